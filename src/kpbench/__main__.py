@@ -1,0 +1,3 @@
+from kpbench.cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""FaceSet: the one in-memory form of a keypoint data set, and Kaggle's keypoint table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+# Kaggle's column order; x then y for each. Left/right are the subject's:
+# left_eye_center lies on the image's right.
+KEYPOINT_NAMES: tuple[str, ...] = (
+    "left_eye_center",
+    "right_eye_center",
+    "left_eye_inner_corner",
+    "left_eye_outer_corner",
+    "right_eye_inner_corner",
+    "right_eye_outer_corner",
+    "left_eyebrow_inner_end",
+    "left_eyebrow_outer_end",
+    "right_eyebrow_inner_end",
+    "right_eyebrow_outer_end",
+    "nose_tip",
+    "mouth_left_corner",
+    "mouth_right_corner",
+    "mouth_center_top_lip",
+    "mouth_center_bottom_lip",
+)
+COORD_COLUMNS: tuple[str, ...] = tuple(f"{n}_{a}" for n in KEYPOINT_NAMES for a in ("x", "y"))
+# The four keypoints nearly every Kaggle row carries.
+COMMON_KEYPOINTS: tuple[str, ...] = ("left_eye_center", "right_eye_center", "nose_tip", "mouth_center_bottom_lip")
+
+
+def _pairs() -> tuple[tuple[int, int], ...]:
+    idx = {n: i for i, n in enumerate(KEYPOINT_NAMES)}
+    return tuple((idx[n], idx["right_" + n[5:]]) for n in KEYPOINT_NAMES if n.startswith("left_")) + tuple(
+        (idx[n], idx[n.replace("_left_", "_right_")]) for n in KEYPOINT_NAMES if "_left_" in n
+    )
+
+
+# The six left/right pairs a horizontal flip swaps (indices into KEYPOINT_NAMES).
+FLIP_PAIRS: tuple[tuple[int, int], ...] = _pairs()
+IMAGE_SIZE = 96
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """Images uint8 (N, 96, 96); keypoints float32 (N, 15, 2) in pixels, NaN = missing.
+
+    A test file has ``keypoints`` None and ``image_ids`` set.
+    """
+
+    images: np.ndarray
+    keypoints: np.ndarray | None
+    names: tuple[str, ...] = KEYPOINT_NAMES
+    image_ids: np.ndarray | None = None
+    source: str = ""
+    sha256: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @property
+    def labelled(self) -> bool:
+        return self.keypoints is not None
+
+    def complete_mask(self) -> np.ndarray:
+        """Rows with all 15 keypoints."""
+        assert self.keypoints is not None
+        return ~np.isnan(self.keypoints).any(axis=(1, 2))
+
+    def subset(self, index: np.ndarray) -> "FaceSet":
+        return replace(
+            self,
+            images=self.images[index],
+            keypoints=None if self.keypoints is None else self.keypoints[index],
+            image_ids=None if self.image_ids is None else self.image_ids[index],
+        )
