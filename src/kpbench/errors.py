@@ -16,8 +16,8 @@ class KpbenchError(Exception):
 
 def located(path: str | Path, message: str, *, row: int | None = None, column: str | None = None) -> KpbenchError:
     """An error naming the file and, where known, the row (1-based, the header is row 1) and column."""
-    parts = [] if row is None else [f"row {row}"]
+    where = [] if row is None else [f"row {row}"]
     if column is not None:
-        parts.append(f"column {column}")
-    parts.append(message)
-    return KpbenchError(f"{Path(path).name}: " + ", ".join(parts))
+        where.append(f"column {column}")
+    prefix = Path(path).name + (": " + ", ".join(where) if where else "")
+    return KpbenchError(f"{prefix}: {message}")

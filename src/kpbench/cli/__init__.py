@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     usage = tuple(m.ClickException for m in mods)  # UsageError, BadParameter, FileError …
     aborts = tuple(m.Abort for m in mods if hasattr(m, "Abort")) or (typer.Abort,)
     exits = tuple(m.Exit for m in mods if hasattr(m, "Exit")) or (typer.Exit,)
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv:  # a bare `kpbench` shows help, and that is not an error
+        argv = ["--help"]
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="kpbench")
     except KpbenchError as e:

@@ -1,9 +1,66 @@
-"""CLI: report commands."""
+"""CLI: `kpbench report` (Records + run directories → report.html + report.md) and `kpbench demo`."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 
 
+def report(
+    records: Optional[List[Path]] = typer.Argument(
+        None, help="Record JSON files from `kpbench bench` (or directories holding them)."
+    ),
+    runs: Optional[List[Path]] = typer.Option(
+        None, "--runs", help="Run directory from `kpbench train --out` (repeatable; a directory of runs works too)."
+    ),
+    data: Optional[str] = typer.Option(
+        None, "--data", help="The data set to describe: Kaggle training.zip/CSV/directory, or 'synthetic'."
+    ),
+    out: Path = typer.Option(..., "--out", help="Directory for report.html, report.md and its PNGs."),
+) -> None:
+    """Write the study: a self-contained report.html and a report.md with its pictures."""
+    from kpbench.report import write_report
+
+    paths = write_report(list(records or []), list(runs or []), out, data=data)
+    print_warnings(paths.warnings)
+    print(f"Report: {paths.html}")
+    print(f"Markdown: {paths.markdown} ({len(paths.pictures)} pictures beside it)")
+
+
+def demo(
+    out: Path = typer.Option(Path("kpbench-demo"), "--out", help="Directory for data, runs, records and the report."),
+    data: Optional[str] = typer.Option(
+        None, "--data", help="Use these Kaggle files instead of generating synthetic faces."
+    ),
+    # Hidden knobs for tests and quick looks; the defaults fit the README's "under 5 minutes".
+    rows: Optional[int] = typer.Option(None, "--rows", hidden=True, help="Synthetic rows (default 2000), or the first N real rows."),
+    time_budget: float = typer.Option(45.0, "--time-budget", hidden=True, help="Seconds for the main training run."),
+    repeats: int = typer.Option(2, "--repeats", hidden=True, help="Bench repeats."),
+    missing_runs: bool = typer.Option(
+        True, "--missing-runs/--no-missing-runs", hidden=True, help="Also train short mask/ffill/drop runs."
+    ),
+) -> None:
+    """Synthetic faces → train → bench this machine → report, in a few minutes; prints each step."""
+    from kpbench.report.demo import DemoConfig, run_demo
+
+    # Shorter main runs (tests, quick looks) shorten the side runs and the bench too.
+    cfg = DemoConfig(out_dir=out, data=data, rows=rows, time_budget_s=time_budget, repeats=repeats,
+                     missing_runs=missing_runs, missing_time_budget_s=min(10.0, time_budget),
+                     bench_time_budget_s=min(8.0, time_budget))
+    result = run_demo(cfg)
+    if result.failed_steps:
+        raise typer.Exit(1)
+
+
+def print_warnings(warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"kpbench: warning: {w}", file=sys.stderr)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the kpbench app."""
+    app.command("report")(report)
+    app.command("demo")(demo)

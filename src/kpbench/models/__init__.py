@@ -1,1 +1,44 @@
-"""kpbench.models"""
+"""kpbench.models: networks by name and their summaries (layers, shapes, params, FLOPs).
+
+Every network takes float (B, 1, 96, 96) normalised images and returns (B, 30): 15 × (x, y)
+in normalised coordinates, pixel = 48 + 48 · value.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from kpbench.errors import KpbenchError
+from kpbench.models.summary import ModelSummary, summarize
+
+__all__ = ["MODEL_NAMES", "DEFAULT_MODEL", "MODEL_HELP", "build_model", "summarize", "ModelSummary"]
+
+
+def _seed():
+    from kpbench.models.seed import SeedNet
+
+    return SeedNet()
+
+
+def _bncnn():
+    from kpbench.models.bncnn import BnCnn
+
+    return BnCnn()
+
+
+_BUILDERS: dict[str, Callable] = {"bncnn": _bncnn, "seed": _seed}
+MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+DEFAULT_MODEL = "bncnn"
+MODEL_HELP = {
+    "bncnn": "small BatchNorm CNN (default): fast on CPU, accurate",
+    "seed": "the competition's classic 3-conv + 2-dense network (8 M params)",
+}
+
+
+def build_model(name: str):
+    """A freshly initialised network (uses torch's global RNG: seed it first)."""
+    try:
+        builder = _BUILDERS[name]
+    except KeyError:
+        raise KpbenchError(f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}") from None
+    return builder()

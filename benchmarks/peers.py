@@ -1,0 +1,147 @@
+"""kpbench against the two usual ways of training the seed network, side by side.
+
+Last measured: (not yet; filled in by the run below)
+
+Peers (each a fresh process per repeat, interleaved so machine noise spreads evenly):
+  kpbench-default   kpbench.train with every default (seed model, batch 32)
+  kpbench-fp32      … with --precision fp32
+  kpbench-bf16      … with --precision bf16 (only where the CPU has AVX512-BF16/AMX, or on a GPU)
+  dataloader-fp32   per-sample torch Dataset + DataLoader loop (peers/dataloader_loop.py)
+  keras-fp32        TensorFlow/Keras model.fit (peers/keras_fit.py), run by --keras-python
+  keras-bf16        … under the mixed_bfloat16 policy
+Every peer reports steady-state images/s (epochs 2..N for the peers; kpbench's own
+post-warm-up rate). Same data (the complete rows of faces15 training.zip, else
+synthetic faces), same batch size, same epochs.
+
+    python benchmarks/peers.py --keras-python /tmp/tfvenv/bin/python [--epochs 3 --repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+FACES15 = REPO.parent / "shared" / "datasets" / "faces15"
+
+# (A, B, target): "A is r ± σ x faster than B" must reach the target (issue 4).
+REQUIREMENTS = (
+    ("kpbench-default", "keras-fp32", 1.5),
+    ("kpbench-bf16", "keras-bf16", 1.0),
+    ("kpbench-fp32", "keras-fp32", 0.8),
+    ("kpbench-default", "dataloader-fp32", None),
+    ("kpbench-fp32", "dataloader-fp32", None),
+)
+
+
+def load_arrays(data: str, rows: int | None, out: Path) -> tuple[Path, str]:
+    """The complete rows of the data set as an npz every peer can read (Keras has no kpbench)."""
+    from kpbench.data import load_faces
+
+    faces = load_faces(data if data == "synthetic" or Path(data).exists() else "synthetic", progress=False)
+    faces = faces.subset(np.flatnonzero(faces.complete_mask()))
+    if rows:
+        faces = faces.subset(np.arange(min(rows, len(faces))))
+    np.savez(out, images=faces.images, keypoints=faces.keypoints)
+    return out, f"{faces.meta.get('file', data)} ({len(faces)} complete rows)"
+
+
+def peer_commands(npz: Path, args: argparse.Namespace, bf16: bool) -> dict[str, list[str] | str]:
+    """name -> argv, or a reason why the peer is skipped."""
+    common = ["--data", str(npz), "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
+    kp = [sys.executable, str(HERE / "peers" / "kpbench_train.py"), *common]
+    keras = [args.keras_python, str(HERE / "peers" / "keras_fit.py"), *common]
+    no_bf16 = "this CPU has no AVX512-BF16/AMX and there is no GPU"
+    return {
+        "kpbench-default": kp,
+        "kpbench-fp32": kp + ["--precision", "fp32"],
+        "kpbench-bf16": kp + ["--precision", "bf16"] if bf16 else no_bf16,
+        "dataloader-fp32": [sys.executable, str(HERE / "peers" / "dataloader_loop.py"), *common],
+        "keras-fp32": keras + ["--precision", "fp32"],
+        "keras-bf16": keras + ["--precision", "bf16"] if bf16 else no_bf16,
+    }
+
+
+def run_peer(argv: list[str]) -> dict:
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {proc.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default=str(FACES15), help="faces15 directory/zip, or 'synthetic'")
+    p.add_argument("--rows", type=int, default=None, help="use the first N complete rows")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--keras-python", default=sys.executable, help="a Python with TensorFlow")
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = p.parse_args()
+    if args.epochs < 2:
+        p.error("--epochs must be at least 2: the first epoch is warm-up")
+
+    from kpbench.bench.fingerprint import cpu_has_bf16, cpu_model
+    from kpbench.bench.stats import figure, ratio
+
+    import torch
+
+    bf16 = cpu_has_bf16() or torch.cuda.is_available()
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="kpbench-peers-") as tmp:
+        npz, described = load_arrays(args.data, args.rows, Path(tmp) / "faces.npz")
+        print(f"data: {described}; batch {args.batch_size}, {args.epochs} epochs, {args.repeats} repeats")
+        commands = peer_commands(npz, args, bf16)
+        values: dict[str, list[float]] = {name: [] for name in commands}
+        skipped = {name: why for name, why in commands.items() if isinstance(why, str)}
+        for repeat in range(args.repeats):
+            for name, argv in commands.items():
+                if name in skipped:
+                    continue
+                out = run_peer(argv)
+                if "skipped" in out or "error" in out:
+                    skipped[name] = out.get("skipped") or out["error"]
+                    print(f"  {name}: skipped: {skipped[name]}")
+                    continue
+                values[name].append(out["images_per_s"])
+                print(f"  repeat {repeat + 1}: {name:<16} {out['images_per_s']:9.1f} images/s", flush=True)
+    figures = {name: figure(v, "images/s") for name, v in values.items() if v and name not in skipped}
+
+    print(f"\nmachine: {cpu_model()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}, "
+          f"{time.time() - started:.0f} s in all")
+    for name, fig in figures.items():
+        print(f"  {name:<16} {fig['mean']:9.1f} ± {fig['stdev']:6.1f} images/s   (min {fig['min']:.1f} … max {fig['max']:.1f})")
+    for name, why in skipped.items():
+        print(f"  {name:<16} skipped: {why}")
+    verdicts = []
+    for a, b, target in REQUIREMENTS:
+        if a not in figures or b not in figures:
+            verdicts.append({"a": a, "b": b, "target": target, "verdict": "SKIP"})
+            print(f"  SKIP  {a} vs {b}: one side did not run")
+            continue
+        r, sigma = ratio(figures[a], figures[b])
+        verdict = "INFO" if target is None else ("PASS" if r >= target else "FAIL")
+        goal = "" if target is None else f" (target >= {target}x)"
+        print(f"  {verdict}  {a} is {r:.2f} ± {sigma:.2f}x faster than {b}{goal}")
+        verdicts.append({"a": a, "b": b, "target": target, "ratio": r, "ratio_stdev": sigma, "verdict": verdict})
+    if args.json:
+        from kpbench.atomic import write_json
+
+        write_json(args.json, {"figures": figures, "skipped": skipped, "ratios": verdicts,
+                               "machine": cpu_model(), "date": time.strftime("%Y-%m-%d"), "args": vars(args)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Exports of one Record: JSON (the Record itself), CSV and Markdown.
+
+Every format reads the same Record dict, as hyperfine's exporters read one
+result; nothing here measures or recomputes a figure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from kpbench import atomic
+
+COLUMNS = ("group", "name", "unit", "median", "mean", "stdev", "min", "max", "olympic_mean", "cv", "n")
+
+
+def figure_rows(record: dict) -> list[dict]:
+    """One row per figure, then per phase, in the Record's order."""
+    rows = []
+    for group in ("figures", "phases"):
+        for name, fig in record[group].items():
+            rows.append(
+                {
+                    "group": group[:-1],
+                    "name": name,
+                    "unit": fig["unit"],
+                    **{k: fig[k] for k in ("median", "mean", "stdev", "min", "max", "olympic_mean", "cv")},
+                    "n": len(fig["values"]),
+                }
+            )
+    return rows
+
+
+def to_json(record: dict) -> str:
+    return json.dumps(record, indent=2) + "\n"
+
+
+def to_csv(record: dict) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in figure_rows(record):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buf.getvalue()
+
+
+def to_markdown(record: dict) -> str:
+    cfg, machine, flops = record["config"], record["machine"], record["flops"]
+    where = machine.get("instance_type") or machine.get("gpu") or machine.get("cpu_model") or "this machine"
+    reps = record["repeats"]
+    lines = [
+        f"### {record.get('label') or cfg['model']} on {where}",
+        "",
+        f"{cfg['model']}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, {cfg['precision']} on "
+        f"{cfg['device']}, data {cfg['data']} ({record['data_load']}); "
+        f"{reps['completed']} of {reps['requested']} repeats ok, {reps['warmup']} warm-up.",
+        "",
+        "| Figure | Mean ± σ | Median | Min … Max | Unit |",
+        "|:---|---:|---:|---:|:---|",
+    ]
+    for row in figure_rows(record):
+        name = row["name"] if row["group"] == "figure" else f"phase {row['name']}"
+        lines.append(
+            f"| {name} | {_num(row['mean'])} ± {_num(row['stdev'])} | {_num(row['median'])} | "
+            f"{_num(row['min'])} … {_num(row['max'])} | {row['unit']} |"
+        )
+    if flops.get("achieved_flops_per_s"):
+        mfu = "n/a" if flops.get("mfu") is None else f"{flops['mfu'] * 100:.2f} %"
+        lines += ["", f"Achieved {flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} ({flops['peak_note']})."]
+    for warning in record.get("warnings", []):
+        lines += ["", f"> Warning: {warning}"]
+    return "\n".join(lines) + "\n"
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.3e}"
+
+
+def write_exports(record: dict, *, csv_path: str | Path | None = None, markdown_path: str | Path | None = None) -> list[Path]:
+    """Write the requested exports atomically; returns the paths written."""
+    written = []
+    if csv_path is not None:
+        atomic.write_text(csv_path, to_csv(record))
+        written.append(Path(csv_path))
+    if markdown_path is not None:
+        atomic.write_text(markdown_path, to_markdown(record))
+        written.append(Path(markdown_path))
+    return written

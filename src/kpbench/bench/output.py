@@ -1,0 +1,99 @@
+"""Terminal output in hyperfine's manner; reads a Record, never measures.
+
+    init_s        Time (mean ± σ):     1.949 s ±  0.066 s    [median 1.952 s]
+                  Range (min … max):   1.882 s …  2.013 s    3 runs
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from kpbench.bench.stats import CV_WARN_FRACTION
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.1f} ms" if abs(value) < 0.1 else f"{value:.3f} s"
+    if unit == "images/s":
+        return f"{value:,.1f} images/s"
+    return f"{value:,.1f} {unit}"
+
+
+def _label(unit: str) -> str:
+    return {"s": "Time", "images/s": "Rate", "MB": "Memory"}.get(unit, "Value")
+
+
+def print_figure(console: Console, name: str, fig: dict) -> None:
+    unit = fig["unit"]
+    noisy = fig["cv"] > CV_WARN_FRACTION and len(fig["values"]) > 1
+    style = "yellow" if noisy else "green"
+    olympic = "" if fig["olympic_mean"] is None else f", olympic mean {_fmt(fig['olympic_mean'], unit)}"
+    console.print(f"[bold]{name}[/]  [dim]median {_fmt(fig['median'], unit)}{olympic}[/]")
+    console.print(
+        f"  {_label(unit)} ([green bold]mean[/] ± [green]σ[/]):{' ' * (8 - len(_label(unit)))}"
+        f"[bold {style}]{_fmt(fig['mean'], unit):>14}[/] ± [{style}]{_fmt(fig['stdev'], unit)}[/]"
+        + (f"  [yellow](cv {fig['cv'] * 100:.1f} %)[/]" if noisy else "")
+    )
+    console.print(
+        f"  Range ([cyan]min[/] … [magenta]max[/]):   [cyan]{_fmt(fig['min'], unit):>14}[/] … "
+        f"[magenta]{_fmt(fig['max'], unit)}[/]    [dim]{len(fig['values'])} runs[/]"
+    )
+
+
+def print_record(record: dict, path: str | None = None, *, console: Console | None = None) -> None:
+    """The whole Record: header, figures, phases, FLOPs, failures, warnings."""
+    console = console or Console(highlight=False)
+    cfg, machine, reps = record["config"], record["machine"], record["repeats"]
+    where = machine.get("instance_type") or machine.get("gpu") or machine.get("cpu_model")
+    console.print(
+        f"[bold underline]Benchmark:[/] {escape(cfg['model'])}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, "
+        f"{cfg['precision']} on {cfg['device']} ({escape(str(where))}); data {escape(cfg['data'])} "
+        f"({record['data_load']}, {cfg['rows']} rows)"
+    )
+    for name, fig in record["figures"].items():
+        print_figure(console, name, fig)
+    console.print("[bold underline]Phases until steady training[/] [dim](their sum is init_s)[/]")
+    for name, fig in record["phases"].items():
+        print_figure(console, name, fig)
+    flops = record["flops"]
+    if flops.get("achieved_flops_per_s"):
+        mfu = "n/a" if flops["mfu"] is None else f"{flops['mfu'] * 100:.2f} %"
+        console.print(
+            f"  [bold]FLOPs[/] {flops['train_flops_per_image'] / 1e6:.1f} MFLOP/image (train), achieved "
+            f"{flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} [dim]({escape(flops['peak_note'])})[/]"
+        )
+    if machine.get("price_per_hour") is not None:
+        console.print(f"  [bold]Price[/] ${machine['price_per_hour']:.4g}/h ({machine['instance_type']})")
+    for failed in reps["failed"]:
+        console.print(f"  [red]Repeat {failed['repeat']} failed:[/] {escape(failed['error'])}")
+    for warning in record.get("warnings", []):
+        console.print(f"  [yellow]Warning:[/] {escape(warning)}")
+    if path:
+        console.print(f"Record: [bold]{escape(str(path))}[/]")
+
+
+class RepeatProgress:
+    """One line per repeat as it starts and ends (stderr), so a long bench shows life."""
+
+    def __init__(self, total: int, warmup: int, *, enabled: bool = True) -> None:
+        self.console = Console(stderr=True, highlight=False)
+        self.total, self.warmup, self.enabled = total, warmup, enabled
+
+    def start(self, index: int, is_warmup: bool) -> None:
+        if not self.enabled:
+            return
+        what = f"warm-up {index + 1}/{self.warmup}" if is_warmup else f"repeat {index + 1}/{self.total}"
+        self.console.print(f"[dim]bench: {what} …[/]")
+
+    def end(self, result: dict) -> None:
+        if not self.enabled:
+            return
+        if result["ok"]:
+            f = result["figures"]
+            self.console.print(
+                f"[dim]bench:   done in {result.get('wall_s', 0):.1f} s: "
+                f"{f['images_per_s']:.1f} images/s, init {f['init_s']:.2f} s[/]"
+            )
+        else:
+            self.console.print(f"[red]bench:   failed:[/] {escape(result.get('error', ''))}")

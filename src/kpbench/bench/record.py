@@ -1,0 +1,135 @@
+"""The Record: one JSON file per bench, the only result object later steps read.
+
+``build_record`` assembles it from the per-repeat results of the worker; every
+figure the terminal, the exports, cost and report show is read from it, never
+recomputed elsewhere. The layout is documented in docs/design.md and checked by
+record.schema.json (tests validate against it; jsonschema is not a runtime
+dependency).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from kpbench import atomic
+from kpbench.bench.stats import figure, spread_warning
+from kpbench.errors import KpbenchError
+
+SCHEMA = "kpbench.record/1"
+SCHEMA_FILE = Path(__file__).with_name("record.schema.json")
+
+PHASES: tuple[str, ...] = ("imports_s", "device_init_s", "data_load_s", "model_build_s", "warmup_s")
+# figure name -> unit; the order here is the order of every table.
+FIGURE_UNITS: dict[str, str] = {
+    "init_s": "s",
+    "train_s": "s",
+    "epoch_s": "s",
+    "images_per_s": "images/s",
+    "eval_s": "s",
+    "time_to_target_s": "s",
+    "peak_memory_mb": "MB",
+    "peak_device_memory_mb": "MB",
+}
+OPTIONAL_FIGURES = ("time_to_target_s", "peak_device_memory_mb")
+
+
+def load_record(path: str | Path) -> dict:
+    """Read a Record; KpbenchError (one line naming the file) when it is not one of ours."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KpbenchError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise KpbenchError(f"{path.name}: not valid JSON ({e})") from None
+    except OSError as e:
+        raise KpbenchError(f"{path}: cannot read ({e.strerror})") from None
+    schema = obj.get("schema") if isinstance(obj, dict) else None
+    if not isinstance(schema, str) or not schema.startswith("kpbench.record/"):
+        raise KpbenchError(f"{path.name}: not a kpbench Record (no \"schema\": \"{SCHEMA}\")")
+    if schema != SCHEMA:
+        raise KpbenchError(f"{path.name}: Record schema {schema!r} is not supported (this kpbench reads {SCHEMA!r})")
+    for key in ("figures", "phases", "machine", "config", "runs"):
+        if not isinstance(obj.get(key), (dict, list)):
+            raise KpbenchError(f"{path.name}: Record lacks {key!r}")
+    return obj
+
+
+def write_record(path: str | Path, record: dict) -> None:
+    """Atomically: an interrupted write leaves the old file or none, never half a Record."""
+    atomic.write_json(path, record)
+
+
+def build_record(
+    runs: list[dict],
+    *,
+    requested: int,
+    warmup: int,
+    label: str | None,
+    config: dict,
+    machine: dict,
+    software: dict,
+    flops: dict,
+) -> dict:
+    """The Record from the worker results of the counted repeats (failed ones included)."""
+    ok = [r for r in runs if r["ok"]]
+    if not ok:
+        raise KpbenchError(f"all {len(runs)} repeats failed; first error: {runs[0].get('error', 'unknown')}")
+    figures: dict[str, dict] = {}
+    for name, unit in FIGURE_UNITS.items():
+        values = [r["figures"].get(name) for r in ok]
+        present = [v for v in values if v is not None]
+        if name in OPTIONAL_FIGURES and not present:
+            continue
+        figures[name] = figure(present, unit)
+    phases = {name: figure([r["phases"][name] for r in ok], "s") for name in PHASES}
+    # Spread warnings for the figures; a phase of milliseconds is noisy by nature and
+    # its noise shows in init_s when it matters.
+    warnings = [w for name, fig in figures.items() if (w := spread_warning(name, fig))]
+    if "time_to_target_s" in figures and len(figures["time_to_target_s"]["values"]) < len(ok):
+        reached = len(figures["time_to_target_s"]["values"])
+        warnings.append(f"time_to_target_s: target reached in {reached} of {len(ok)} repeats; the figure covers those")
+    elif config.get("target_rmse_px") is not None and "time_to_target_s" not in figures:
+        warnings.append(f"time_to_target_s: target {config['target_rmse_px']} px not reached in any repeat")
+    return {
+        "schema": SCHEMA,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "label": label,
+        "repeats": {
+            "requested": requested,
+            "completed": len(ok),
+            "warmup": warmup,
+            "failed": [{"repeat": r["repeat"], "error": r.get("error", "")} for r in runs if not r["ok"]],
+        },
+        "figures": figures,
+        "phases": phases,
+        "data_load": _most_common([r["data_load"] for r in ok]),
+        "flops": flops,
+        "machine": machine,
+        "software": software,
+        "config": config,
+        "runs": [_run_entry(r) for r in runs],
+        "warnings": warnings,
+    }
+
+
+def _most_common(values: list[str]) -> str:
+    # Warm-up repeats usually fill the parse cache; the counted ones then agree.
+    return Counter(values).most_common(1)[0][0]
+
+
+def _run_entry(r: dict) -> dict[str, Any]:
+    entry: dict[str, Any] = {"repeat": r["repeat"], "ok": r["ok"]}
+    if not r["ok"]:
+        entry["error"] = r.get("error", "")
+    entry["phases"] = r.get("phases", {})
+    entry["figures"] = r.get("figures", {})
+    entry["final_val_rmse_px"] = r.get("final_val_rmse_px")
+    for key in ("data_load", "wall_s"):
+        if key in r:
+            entry[key] = r[key]
+    return entry

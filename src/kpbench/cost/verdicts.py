@@ -1,0 +1,65 @@
+"""Verdicts from a Comparison: cheapest, fastest, "A ran r ± σ× faster than B", the Pareto front.
+
+Ratio method (hyperfine's): r = mean_B / mean_A of the per-repeat init_s + train_s,
+σ_r = r·√((σ_A/μ_A)² + (σ_B/μ_B)²). A single repeat has no spread and the line says so.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kpbench.cost.compare import Comparison, Row
+
+
+def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
+    """Labels of the (time, cost) points no other point beats on both; equal points all stay."""
+    front = []
+    for label, t, c in points:
+        dominated = any(t2 <= t and c2 <= c and (t2 < t or c2 < c) for _, t2, c2 in points)
+        if not dominated:
+            front.append(label)
+    return front
+
+
+def speedup(fast: Row, slow: Row) -> tuple[float, float | None]:
+    """(r, σ_r): how many times faster ``fast`` ran than ``slow``; σ None with a single repeat on either."""
+    r = slow.time_mean_s / fast.time_mean_s
+    if fast.repeats < 2 or slow.repeats < 2:
+        return r, None
+    return r, r * math.hypot(fast.time_stdev_s / fast.time_mean_s, slow.time_stdev_s / slow.time_mean_s)
+
+
+def verdicts(comp: Comparison) -> list[str]:
+    rows = {r.label: r for r in comp.rows}
+    lines = []
+    if comp.cheapest_to_target:
+        r = rows[comp.cheapest_to_target]
+        lines.append(f"cheapest to target: {r.label} (${r.cost_to_target_usd:.4f}, {r.machine})")
+    if comp.cheapest:
+        r = rows[comp.cheapest]
+        lines.append(f"cheapest per run: {r.label} (${r.cost_per_run_usd:.4f} for {r.billed_s} s billed, {r.machine})")
+    fast = rows[comp.fastest]
+    lines.append(f"fastest: {fast.label} ({fast.time_s:.1f} s init + train, {fast.machine})")
+    for other in comp.rows:
+        if other.label == fast.label:
+            continue
+        r, sigma = speedup(fast, other)
+        ratio = f"{r:.2f}× faster" if sigma is None else f"{r:.2f} ± {sigma:.2f}× faster"
+        line = f"{fast.label} ran {ratio} than {other.label}"
+        if sigma is None:
+            line += " (single repeat: no spread)"
+        if fast.cost_per_run_usd is not None and other.cost_per_run_usd:
+            c = fast.cost_per_run_usd / other.cost_per_run_usd
+            if abs(c - 1) <= 0.005:
+                line += " at the same cost per run"
+            else:
+                line += f" and costs {c:.2f}× {'more' if c > 1 else 'as much'} per run"
+        lines.append(line)
+    if comp.pareto:
+        lines.append("Pareto front (time vs cost per run): " + ", ".join(comp.pareto))
+    if comp.config_mismatches:
+        lines.append("configs differ (" + ", ".join(m.field for m in comp.config_mismatches)
+                     + "): the ratios above compare different work")
+    return lines

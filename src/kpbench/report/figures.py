@@ -1,0 +1,138 @@
+"""The report's own charts, as PNG bytes (dpi 100 keeps the self-contained HTML small).
+
+Charts that other parts already draw (curves.png, faces.png, the cost charts) are
+taken from them; these are drawn only when the report has the numbers but not the
+picture, and for the cross-machine timing that only the report sees.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import matplotlib.ticker
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 100
+PHASES = ("imports_s", "device_init_s", "data_load_s", "model_build_s", "warmup_s")
+PHASE_LABELS = {
+    "imports_s": "imports",
+    "device_init_s": "device init",
+    "data_load_s": "data load",
+    "model_build_s": "model build",
+    "warmup_s": "warm-up / compile",
+}
+PALETTE = ("#3b6ea8", "#7fb3d5", "#e3a04f", "#a5c882", "#c76b6b", "#8e7cc3")
+
+
+def _subplots(ncols: int, figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
+    # A bare Agg canvas, no pyplot: no global backend switch, no figure left open in any process.
+    fig = Figure(figsize=figsize, dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(1, ncols, **kwargs)
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _style(ax: Any) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x", color="#e5e5e5", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def png_via_file(draw: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes:
+    """Call a function that writes a PNG to a path (the data and cost charts) and return its bytes."""
+    with tempfile.TemporaryDirectory(prefix="kpbench-report-") as tmp:
+        path = Path(tmp) / "figure.png"
+        draw(*args, path, **kwargs)
+        return path.read_bytes()
+
+
+def timing_png(machines: list[tuple[str, dict]]) -> bytes:
+    """Left: initialization phases stacked per machine (medians), error bar = init_s min…max.
+    Right: training time per machine, median with min…max."""
+    names = [n for n, _ in machines]
+    height = 1.4 + 0.45 * len(names)
+    fig, (ax_init, ax_train) = _subplots(2, (9.5, height), sharey=True)
+    ys = range(len(names))
+    left = [0.0] * len(names)
+    for i, phase in enumerate(PHASES):
+        widths = [float(((r.get("phases") or {}).get(phase) or {}).get("median") or 0.0) for _, r in machines]
+        ax_init.barh(ys, widths, left=left, color=PALETTE[i % len(PALETTE)], label=PHASE_LABELS[phase], height=0.6)
+        left = [a + b for a, b in zip(left, widths)]
+    _errorbars(ax_init, [((r.get("figures") or {}).get("init_s") or {}) for _, r in machines])
+    ax_init.set_yticks(list(ys), names)
+    ax_init.invert_yaxis()
+    ax_init.set_xlabel("initialization (s)")
+    # Legend under the plot: inside it would hide the bars of the last machine.
+    fig.legend(*ax_init.get_legend_handles_labels(), loc="lower center", ncol=len(PHASES), fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
+    _style(ax_init)
+    trains = [((r.get("figures") or {}).get("train_s") or {}) for _, r in machines]
+    ax_train.barh(ys, [float(f.get("median") or 0.0) for f in trains], color=PALETTE[0], height=0.6)
+    _errorbars(ax_train, trains)
+    ax_train.set_xlabel("training (s)")
+    _style(ax_train)
+    fig.tight_layout(rect=(0, 0.12 if len(names) < 4 else 0.07, 1, 1))
+    return _png(fig)
+
+
+def _errorbars(ax: Any, figures: list[dict]) -> None:
+    for y, f in enumerate(figures):
+        med, lo, hi = f.get("median"), f.get("min"), f.get("max")
+        if None not in (med, lo, hi):
+            ax.errorbar(med, y, xerr=[[med - lo], [hi - med]], fmt="none", ecolor="#222", capsize=3, linewidth=1)
+
+
+def curves_png(history: list[dict]) -> bytes:
+    """Training loss and validation RMSE per epoch, drawn from metrics.json history."""
+    epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    fig, (ax_loss, ax_rmse) = _subplots(2, (9, 3.0))
+    loss = [h.get("train_loss") for h in history]
+    rmse = [h.get("val_rmse_px") for h in history]
+    ax_loss.plot(epochs, loss, marker="o", ms=3, color=PALETTE[0])
+    if all(v is not None and v > 0 for v in loss):
+        ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("training loss")
+    ax_rmse.plot(epochs, rmse, marker="o", ms=3, color=PALETTE[2])
+    ax_rmse.set_xlabel("epoch")
+    ax_rmse.set_ylabel("validation RMSE (px)")
+    for ax in (ax_loss, ax_rmse):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(color="#e5e5e5", linewidth=0.8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def keypoint_error_png(per_keypoint_px: dict[str, float]) -> bytes:
+    """Validation RMSE per keypoint (px), worst at the top."""
+    items = sorted(((k, float(v)) for k, v in per_keypoint_px.items() if v is not None), key=lambda kv: kv[1])
+    fig, ax = _subplots(1, (6.5, 0.9 + 0.25 * len(items)))
+    ax.barh([k.replace("_", " ") for k, _ in items], [v for _, v in items], color=PALETTE[0], height=0.6)
+    ax.set_xlabel("validation RMSE (px)")
+    ax.tick_params(axis="y", labelsize=8)
+    _style(ax)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def missing_strategies_png(rows: list[tuple[str, float]]) -> bytes:
+    """Final validation RMSE per missing-label strategy."""
+    fig, ax = _subplots(1, (5.5, 0.9 + 0.4 * len(rows)))
+    ax.barh([n for n, _ in rows], [v for _, v in rows], color=[PALETTE[i % 6] for i in range(len(rows))], height=0.6)
+    for y, (_, v) in enumerate(rows):
+        ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("final validation RMSE (px)")
+    _style(ax)
+    fig.tight_layout()
+    return _png(fig)

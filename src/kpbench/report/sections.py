@@ -1,0 +1,347 @@
+"""Sections 1–6 of the study (machines, data set, model, optimizer, training, predictions).
+
+Each builder reads `Inputs` and returns a `Section`; where an input is missing it
+adds a `Note` saying what and how to get it, so a partial report still reads well.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from kpbench.report import figures
+from kpbench.report.blocks import Figure, Note, Paragraph, Section, Table
+from kpbench.report.build import Inputs, RunDir
+from kpbench.report.fmt import DASH, humanize, num, si, usd
+
+MISSING_STRATEGIES = {
+    "mask": "keep every row; the loss counts only the coordinates that are labelled",
+    "ffill": "fill a missing coordinate from the previous row (forward fill, as in the original study)",
+    "drop": "keep only the rows with all 15 keypoints",
+}
+
+
+def machine_names(inputs: Inputs) -> list[str]:
+    """One unique name per Record, the same labels kpbench.cost's Comparison uses."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, (_, r) in enumerate(inputs.records, 1):
+        base = r.get("label") or (r.get("machine") or {}).get("instance_type") or f"record {i}"
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base} #{seen[base]}")
+    return names
+
+
+def primary_run(inputs: Inputs) -> RunDir | None:
+    """The run the model/training/prediction sections show: the first one with metrics."""
+    return next((r for r in inputs.runs if r.metrics), None)
+
+
+# -- 1 ------------------------------------------------------------------------
+
+
+def objective_and_machines(inputs: Inputs) -> Section:
+    s = Section("machines", "1. Objective and machines")
+    s.add(
+        Paragraph(
+            "Train a convolutional network to locate 15 facial keypoints on 96×96 grayscale faces "
+            "(Kaggle “Facial Keypoints Detection”), and find out on which machine that is fastest "
+            "and cheapest: how long initialization and training take, with their spread over "
+            "repeats, and what a run costs."
+        )
+    )
+    if not inputs.records:
+        return s.add(Note("no Records, so no machines to list (run `kpbench bench` on each machine)"))
+    rows = []
+    for name, (_, r) in zip(machine_names(inputs), inputs.records):
+        m = r.get("machine") or {}
+        inst = _catalog_entry(inputs, m.get("instance_type"))
+        gpu = m.get("gpu") or (getattr(inst, "gpu", None) if inst else None)
+        count = m.get("gpu_count") or (getattr(inst, "gpu_count", 0) if inst else 0)
+        purpose = getattr(inst, "gpu_purpose", None) if inst else None
+        rows.append(
+            [
+                name,
+                m.get("instance_type") or "local",
+                str(getattr(inst, "vcpus", None) or m.get("logical_cpus") or DASH),
+                short_cpu(m.get("cpu_model")),
+                (f"{count}× {gpu}" if gpu and count and count > 1 else gpu) or "none",
+                num(m.get("gpu_memory_gb") or (getattr(inst, "gpu_memory_gb", None) if inst else None), 0),
+                num(m.get("memory_gb") or (getattr(inst, "memory_gb", None) if inst else None), 0),
+                {"ml": "ML", "graphics": "graphics"}.get(str(purpose), DASH if gpu else "no GPU"),
+                _price_text(inst, m),
+            ]
+        )
+    cols = ["Machine", "Instance", "vCPUs", "CPU", "GPU", "GPU memory (GB)", "Memory (GB)", "GPU built for", "Price ($/h)"]
+    s.add(Table(cols, rows, "Machines measured. Price: the catalog's dated on-demand price; local machines have none."))
+    return s
+
+
+def short_cpu(model: str | None) -> str:
+    """'Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz' → 'Xeon Platinum 8259CL' (tables stay narrow)."""
+    if not model:
+        return DASH
+    text = re.sub(r"\((R|TM|tm)\)|\bCPU\b|@.*$|\b(Intel|AMD)\b|\d+-Core Processor|\bProcessor\b", " ", model)
+    return " ".join(text.split()) or model
+
+
+def _catalog_entry(inputs: Inputs, instance_type: str | None):
+    if not instance_type or inputs.catalog is None:
+        return None
+    try:
+        return inputs.catalog.get(instance_type)
+    except Exception:  # a catalog without this type is just "not in the catalog"
+        return None
+
+
+def _price_text(inst, machine: dict) -> str:
+    if inst is not None and getattr(inst, "price_per_hour", None) is not None:
+        date = getattr(inst, "price_date", None)
+        return usd(inst.price_per_hour) + (f" ({date})" if date else "")
+    if machine.get("price_per_hour") is not None:
+        return usd(machine["price_per_hour"]) + " (given)"
+    return "— (local machine)" if not machine.get("instance_type") else "— (not in catalog)"
+
+
+# -- 2 ------------------------------------------------------------------------
+
+
+def dataset(inputs: Inputs, *, faces_png: bytes | None = None, missing_png: bytes | None = None) -> Section:
+    s = Section("dataset", "2. Dataset")
+    ins = inputs.inspection
+    if ins is None:
+        s.add(Note(f"data set inspection: {inputs.data_error or 'no data set'}"))
+    else:
+        faces = inputs.faces
+        meta = getattr(faces, "meta", {}) or {}
+        source = getattr(faces, "source", "") or inputs.data_path
+        kind = "synthetic faces in Kaggle layout (not real photographs)" if "synthetic" in str(
+            source
+        ) + str(meta.get("load")) else "Kaggle Facial Keypoints Detection training set"
+        rows = int(ins.get("rows", 0))
+        complete = int(ins.get("complete_rows", 0))
+        s.add(
+            Table(
+                ["Property", "Value"],
+                [
+                    ["Source", f"{kind}: {source}"],
+                    ["Images", f"{rows:,} × 96×96 px, 8-bit grayscale"],
+                    ["Rows with all 15 keypoints", f"{complete:,} ({100 * complete / max(rows, 1):.0f} %)"],
+                    ["Content hash (sha256)", (getattr(faces, "sha256", "") or DASH)[:16]],
+                ],
+                "The data set as loaded.",
+            )
+        )
+        labelled, missing = ins.get("labelled") or {}, ins.get("missing") or {}
+        kp_rows = [
+            [name.replace("_", " "), f"{int(labelled.get(name, 0)):,}", f"{int(missing.get(name, 0)):,}",
+             f"{100 * int(labelled.get(name, 0)) / max(rows, 1):.0f}"]
+            for name in (labelled or missing)
+        ]
+        s.add(Table(["Keypoint", "Labelled (rows)", "Missing (rows)", "Labelled (%)"], kp_rows,
+                    "Labels per keypoint: most rows carry only the four common keypoints."))
+        if missing_png:
+            s.add(Figure("dataset-missing.png", missing_png, "Missing labels per keypoint."))
+        if faces_png:
+            s.add(Figure("dataset-samples.png", faces_png, "Sample faces with their labelled keypoints."))
+    s.add(Paragraph(_preprocessing_text(primary_run(inputs))))
+    _missing_handling(inputs, s)
+    return s
+
+
+def _preprocessing_text(run: RunDir | None) -> str:
+    cfg = run.config if run else {}
+    parts = [
+        "Preprocessing: pixels standardised with the training split's mean and standard deviation; "
+        "keypoints mapped to [-1, 1] (pixel = 48 + 48 · value), so one loss weighs every coordinate alike."
+    ]
+    if cfg.get("augment") is not None:
+        if cfg["augment"]:
+            detail = [f"shift ≤ {cfg['shift_px']:g} px" if cfg.get("shift_px") is not None else "",
+                      f"scale ± {100 * cfg['scale_frac']:.0f} %" if cfg.get("scale_frac") is not None else "",
+                      f"rotation ≤ {cfg['rotate_deg']:g}°" if cfg.get("rotate_deg") is not None else ""]
+            detail = [d for d in detail if d]
+            parts.append("Augmentation on the device, in whole batches: " + (", ".join(detail) or "on"))
+        else:
+            parts.append("No augmentation")
+        if cfg.get("flip") is not None:
+            parts[-1] += ("; horizontal flip, swapping the six left/right keypoint pairs" if cfg["flip"] else "; no flip")
+        parts[-1] += "."
+    if cfg.get("val_frac") is not None:
+        parts.append(f"Validation: {100 * float(cfg['val_frac']):.0f} % of rows held out (seed {cfg.get('seed', DASH)}).")
+    return " ".join(parts)
+
+
+def _missing_handling(inputs: Inputs, s: Section) -> None:
+    run = primary_run(inputs)
+    used = run.config.get("missing") if run else None
+    text = "Missing labels: " + "; ".join(f"“{k}” = {v}" for k, v in MISSING_STRATEGIES.items()) + "."
+    if used:
+        text += f" The main run used “{used}”."
+    s.add(Paragraph(text))
+    by_strategy = _comparable_strategy_runs(inputs.runs)
+    if len(by_strategy) < 2:
+        s.add(Note("measured comparison of ffill vs drop vs mask: needs run directories trained with "
+                   "different --missing strategies and otherwise the same settings"))
+        return
+    rows, bars = [], []
+    for strat, r in sorted(by_strategy.items(), key=lambda kv: kv[1].metrics["final_val_rmse_px"]):
+        m = r.metrics
+        rows.append([strat, r.name, str(len(m.get("history") or [])), num(m.get("train_s")), num(m["final_val_rmse_px"])])
+        bars.append((strat, float(m["final_val_rmse_px"])))
+    s.add(Table(["Strategy", "Run", "Epochs", "Train time (s)", "Final val RMSE (px)"], rows,
+                "Measured: the same model and budget trained with each way of handling missing labels."))
+    s.add(Figure("missing-strategies.png", figures.missing_strategies_png(bars),
+                 "Final validation RMSE per missing-label strategy (lower is better)."))
+
+
+def _comparable_strategy_runs(runs: list[RunDir]) -> dict[str, RunDir]:
+    """The largest set of runs that differ only in config.missing: a fair comparison."""
+    groups: dict[str, dict[str, RunDir]] = {}
+    for r in runs:
+        strat = r.config.get("missing")
+        if not strat or (r.metrics or {}).get("final_val_rmse_px") is None:
+            continue
+        rest = json.dumps({k: v for k, v in r.config.items() if k not in ("missing", "out_dir")}, sort_keys=True, default=str)
+        groups.setdefault(rest, {}).setdefault(strat, r)
+    return max(groups.values(), key=len, default={})
+
+
+# -- 3 ------------------------------------------------------------------------
+
+
+def model(inputs: Inputs) -> Section:
+    s = Section("model", "3. Model")
+    run = primary_run(inputs)
+    summary = (run.metrics or {}).get("model_summary") if run else None
+    name = run.config.get("model") if run else None
+    if name:
+        s.add(Paragraph(f"Model “{name}”: input 1×96×96, output 30 values (15 keypoints × x, y)."))
+    if isinstance(summary, dict) and summary.get("layers"):
+        s.add(_layers_table(summary))
+        totals = [
+            f"parameters {int(summary.get('params') or 0):,}"
+            + (f" ({int(summary['trainable_params']):,} trainable)" if summary.get("trainable_params") is not None else ""),
+            f"forward {si(summary.get('forward_flops_per_image'), 'FLOP')}/image",
+            f"training step {si(summary.get('train_flops_per_image'), 'FLOP')}/image",
+        ]
+        s.add(Paragraph("Totals: " + ", ".join(totals) + "."))
+    elif run and run.summary_md and (table := _markdown_table(run.summary_md)):
+        s.add(table)
+    else:
+        s.add(Note("model summary: " + ("no run directory (give --runs DIR)" if not inputs.runs
+                                        else f"{(run or inputs.runs[0]).path} has no model_summary")))
+    return s
+
+
+def _layers_table(summary: dict) -> Table:
+    layers = summary["layers"]
+    if isinstance(layers[0], dict):
+        keys = list(layers[0].keys())
+        rows = [[_cell(layer.get(k), k) for k in keys] for layer in layers]
+        return Table([_layer_header(k) for k in keys], rows, "Layers, output shapes, parameters and FLOPs per image.")
+    return Table(["Layer"], [[str(x)] for x in layers], "Layers.")
+
+
+def _layer_header(key: str) -> str:
+    return {"output_shape": "Output shape", "params": "Parameters", "flops": "FLOPs/image",
+            "forward_flops": "FLOPs/image (forward)"}.get(key, humanize(key))
+
+
+def _cell(value, key: str) -> str:
+    if isinstance(value, (list, tuple)):
+        return "×".join(str(v) for v in value)
+    if isinstance(value, (int, float)) and ("flop" in key or "param" in key):
+        return f"{value:,.0f}"
+    return DASH if value is None else str(value)
+
+
+def _markdown_table(md: str) -> Table | None:
+    lines = [ln.strip() for ln in md.splitlines() if ln.strip().startswith("|")]
+    if len(lines) < 3:
+        return None
+    split = lambda ln: [c.strip() for c in ln.strip("|").split("|")]  # noqa: E731
+    body = [split(ln) for ln in lines[2:] if not re.fullmatch(r"[|\s:-]+", ln)]
+    return Table(split(lines[0]), body, "Model summary (model_summary.md).")
+
+
+# -- 4 ------------------------------------------------------------------------
+
+
+def optimizer(inputs: Inputs) -> Section:
+    s = Section("optimizer", "4. Optimizer, loss and metrics")
+    run = primary_run(inputs)
+    if not run:
+        return s.add(Note("training configuration: no run directory with metrics.json (give --runs DIR)"))
+    cfg = run.config
+    shown = ("optimizer", "lr", "weight_decay", "schedule", "batch_size", "epochs", "time_budget_s",
+             "target_rmse_px", "precision", "device", "seed")
+    rows = [[SETTING_NAMES.get(k, humanize(k)), _config_value(cfg[k])] for k in shown if k in cfg]
+    loss = cfg.get("loss") or "mean squared error on normalised coordinates, counting only labelled ones (masked)"
+    rows.append(["Loss", str(loss)])
+    rows.append(["Metrics", "validation RMSE in pixels (the Kaggle score), RMSE per keypoint, time to target RMSE"])
+    s.add(Table(["Setting", "Value"], rows, f"From {run.name}/metrics.json (config)."))
+    return s
+
+
+SETTING_NAMES = {"lr": "Learning rate (peak)", "batch_size": "Batch size (images)", "time_budget_s": "Time budget (s)",
+                 "target_rmse_px": "Target RMSE (px)", "weight_decay": "Weight decay"}
+
+
+def _config_value(v) -> str:
+    if v is None:
+        return DASH
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+# -- 5 ------------------------------------------------------------------------
+
+
+def training(inputs: Inputs) -> Section:
+    s = Section("training", "5. Training")
+    run = primary_run(inputs)
+    if not run:
+        return s.add(Note("training curves: no run directory with metrics.json (give --runs DIR)"))
+    m = run.metrics
+    history = m.get("history") or []
+    ttt = m.get("time_to_target_s")
+    s.add(Paragraph(
+        f"{len(history)} epochs in {num(m.get('train_s'))} s; final validation RMSE "
+        f"{num(m.get('final_val_rmse_px'))} px"
+        + (f"; target {num(run.config.get('target_rmse_px'))} px reached after {num(ttt)} s" if ttt is not None else "")
+        + "."
+    ))
+    if "curves.png" in run.pictures:
+        s.add(Figure("training-curves.png", run.pictures["curves.png"], "Training loss and validation RMSE per epoch."))
+    elif history:
+        s.add(Figure("training-curves.png", figures.curves_png(history),
+                     "Training loss and validation RMSE per epoch (drawn from metrics.json)."))
+    else:
+        s.add(Note(f"training curves: {run.name} has neither curves.png nor a history"))
+    return s
+
+
+# -- 6 ------------------------------------------------------------------------
+
+
+def predictions(inputs: Inputs) -> Section:
+    s = Section("predictions", "6. Predictions")
+    run = primary_run(inputs)
+    if not run:
+        return s.add(Note("predictions: no run directory with metrics.json (give --runs DIR)"))
+    if "faces.png" in run.pictures:
+        s.add(Figure("faces.png", run.pictures["faces.png"],
+                     "Validation faces, true (green) vs predicted (red) keypoints: best, median and worst."))
+    else:
+        s.add(Note(f"faces with true vs predicted keypoints: {run.name} has no faces.png"))
+    per_kp = run.metrics.get("val_rmse_per_keypoint_px") or {}
+    if "keypoint_error.png" in run.pictures:
+        s.add(Figure("keypoint-error.png", run.pictures["keypoint_error.png"], "Validation RMSE per keypoint (px)."))
+    elif per_kp:
+        s.add(Figure("keypoint-error.png", figures.keypoint_error_png(per_kp),
+                     "Validation RMSE per keypoint (px), drawn from metrics.json."))
+    else:
+        s.add(Note(f"error per keypoint: {run.name} has neither keypoint_error.png nor per-keypoint RMSE"))
+    return s
+

@@ -1,0 +1,81 @@
+"""Augmentation on the device, in whole batches: flip, shift, scale, rotation.
+
+Coordinates: a keypoint (x, y) in pixels, pixel i covering [i, i+1); normalised u = (x - 48)/48,
+so u = ±1 are the image edges, matching affine_grid/grid_sample with align_corners=False.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from kpbench.data.faceset import FLIP_PAIRS, IMAGE_SIZE
+
+HALF = IMAGE_SIZE / 2
+
+
+def flip_permutation(n_keypoints: int = 15) -> list[int]:
+    """Keypoint order after a horizontal flip: left ↔ right for each FLIP_PAIRS pair."""
+    perm = list(range(n_keypoints))
+    for a, b in FLIP_PAIRS:
+        perm[a], perm[b] = b, a
+    return perm
+
+
+def to_normalised(keypoints_px: torch.Tensor) -> torch.Tensor:
+    return (keypoints_px - HALF) / HALF
+
+
+def to_pixels(keypoints_norm: torch.Tensor) -> torch.Tensor:
+    return keypoints_norm * HALF + HALF
+
+
+def hflip(images: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mirror images (B,1,H,W) and normalised keypoints (B,15,2): x → -x, left ↔ right."""
+    kp = keypoints[:, flip_permutation(keypoints.shape[1])]
+    kp = torch.stack((-kp[..., 0], kp[..., 1]), dim=-1)
+    return images.flip(-1), kp
+
+
+def random_affine(
+    images: torch.Tensor,
+    keypoints: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    flip: bool = True,
+    shift_px: float = 0.0,
+    scale_frac: float = 0.0,
+    rotate_deg: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One random similarity transform (and flip with p=0.5) per image, keypoints moved along.
+
+    grid_sample reads the output pixel at p from the input at A·p + t; so a keypoint at k
+    lands at A⁻¹(k − t). Flips are folded into A: one resampling pass for everything.
+    """
+    b, dev = images.shape[0], images.device
+    r = torch.rand(b, 4, generator=generator, device=dev) * 2 - 1  # uniform in [-1, 1)
+    angle = r[:, 0] * math.radians(rotate_deg)
+    scale = 1 + r[:, 1] * scale_frac  # >1 zooms in
+    shift = r[:, 2:] * (shift_px / HALF)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    a = torch.stack((torch.stack((cos, -sin), -1), torch.stack((sin, cos), -1)), -2)  # (B,2,2)
+    if flip:
+        flipped = torch.rand(b, generator=generator, device=dev) < 0.5
+        sign = torch.where(flipped, -1.0, 1.0)
+        a = a * torch.stack((sign, torch.ones_like(sign)), -1)[:, None, :]  # negate the x column
+        perm = torch.tensor(flip_permutation(keypoints.shape[1]), device=dev)
+        keypoints = torch.where(flipped[:, None, None], keypoints[:, perm], keypoints)
+    theta = torch.cat((a, shift[:, :, None]), dim=2)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out, _apply_inverse(a, keypoints - shift[:, None, :])
+
+
+def _apply_inverse(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """A⁻¹·v for (B,2,2) matrices and (B,K,2) points; closed-form 2×2 inverse (cheap, exact enough)."""
+    det = a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
+    inv = torch.stack((torch.stack((a[:, 1, 1], -a[:, 0, 1]), -1), torch.stack((-a[:, 1, 0], a[:, 0, 0]), -1)), -2)
+    inv = inv / det[:, None, None]
+    return torch.einsum("bij,bkj->bki", inv, v)

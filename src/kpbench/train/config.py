@@ -1,0 +1,121 @@
+"""TrainConfig: every hyperparameter and default of a training run, in one plain dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from kpbench.errors import KpbenchError
+
+OPTIMIZERS = ("adamw", "adam", "sgd")
+SCHEDULES = ("onecycle", "cosine", "constant")
+MISSING = ("mask", "ffill", "drop")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
+# Fields that may change between a run and its --resume (how long it goes on); all others
+# define the run: a directory holding a run with other values is another run.
+EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "device", "threads")
+DEFAULT_EPOCHS = 30  # when neither epochs nor a time budget is given
+
+
+@dataclass
+class TrainConfig:
+    model: str = "bncnn"
+    epochs: int | None = None  # None: DEFAULT_EPOCHS, or as many as the time budget allows
+    time_budget_s: float | None = None  # training wall clock (per-epoch evaluation included)
+    target_rmse_px: float | None = None  # stop when validation RMSE reaches this
+    batch_size: int = 64
+    optimizer: str = "adamw"
+    lr: float = 2e-3  # peak learning rate
+    weight_decay: float = 5e-4
+    schedule: str = "onecycle"  # over the epochs, or over the time budget's elapsed fraction
+    warmup_frac: float = 0.15  # one-cycle: share of the run spent ramping up
+    missing: str = "mask"  # mask: loss ignores missing labels; ffill/drop via kpbench.data.apply_missing
+    val_frac: float = 0.15
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"  # auto: bf16 on CUDA and on CPUs with native bf16 (AVX512-BF16/AMX)
+    threads: int | None = None  # torch CPU threads; None: torch's default (physical cores)
+    augment: bool = True  # shift/scale/rotation, applied on the device in whole batches
+    flip: bool = True  # horizontal flip, swapping left/right keypoints
+    shift_px: float = 4.0
+    scale_frac: float = 0.06
+    rotate_deg: float = 10.0
+    eval_batch_size: int = 512
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise KpbenchError(f"unknown config fields: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+    def identity(self) -> dict:
+        """The fields that say which run this is (see EXTENSION_FIELDS)."""
+        return {k: v for k, v in self.to_dict().items() if k not in EXTENSION_FIELDS}
+
+    def validate(self) -> "TrainConfig":
+        from kpbench.models import MODEL_NAMES
+
+        choices = {
+            "model": MODEL_NAMES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "missing": MISSING,
+            "device": DEVICES, "precision": PRECISIONS,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise KpbenchError(f"{name} {getattr(self, name)!r} is not one of: {', '.join(allowed)}")
+        positive = {"batch_size": self.batch_size, "lr": self.lr, "eval_batch_size": self.eval_batch_size}
+        positive |= {k: v for k, v in (("epochs", self.epochs), ("time_budget_s", self.time_budget_s),
+                                       ("target_rmse_px", self.target_rmse_px), ("threads", self.threads)) if v is not None}
+        for name, value in positive.items():
+            if not value > 0:
+                raise KpbenchError(f"{name} must be positive, got {value}")
+        if not 0 < self.val_frac < 1:
+            raise KpbenchError(f"val_frac must lie between 0 and 1, got {self.val_frac}")
+        return self
+
+    @property
+    def planned_epochs(self) -> int | None:
+        """The epoch count the schedule spans; None when the time budget drives it."""
+        if self.epochs is not None:
+            return self.epochs
+        return None if self.time_budget_s is not None else DEFAULT_EPOCHS
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise KpbenchError("device cuda asked for, but torch sees no CUDA GPU")
+    return name
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX: bf16 matmul/conv run natively, so autocast pays off."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = f.read()
+    except OSError:
+        flags = ""
+    if "avx512_bf16" in flags or "amx_bf16" in flags:
+        return True
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability() in ("AVX512_BF16", "AMX")  # not all builds report these
+
+
+def resolve_precision(name: str, device: str) -> str:
+    import torch
+
+    if name != "auto":
+        if name == "bf16" and device == "cuda" and not torch.cuda.is_bf16_supported():
+            raise KpbenchError("precision bf16 asked for, but this GPU has no bf16 support")
+        return name
+    if device == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"

@@ -1,0 +1,32 @@
+"""Masked MSE (missing labels ignored) and RMSE in pixels over labelled coordinates."""
+
+from __future__ import annotations
+
+import torch
+
+from kpbench.data.faceset import IMAGE_SIZE
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the finite entries of ``target`` (NaN = missing); 0 if none."""
+    pred = pred.reshape(target.shape).float()
+    mask = ~torch.isnan(target)
+    diff = torch.where(mask, pred - torch.nan_to_num(target), 0.0)
+    return diff.square().sum() / mask.sum().clamp(min=1)
+
+
+def squared_error_sums_px(pred_norm: torch.Tensor, target_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per keypoint (15,): summed squared pixel error and count of labelled coordinates."""
+    target = target_norm.reshape(pred_norm.shape[0], -1, 2)
+    pred = pred_norm.reshape(target.shape).float()
+    mask = ~torch.isnan(target)
+    err = torch.where(mask, (pred - torch.nan_to_num(target)) * (IMAGE_SIZE / 2), 0.0)
+    return err.square().sum(dim=(0, 2)), mask.sum(dim=(0, 2))
+
+
+def rmse_px(sq_sum: torch.Tensor, count: torch.Tensor, names: tuple[str, ...]) -> tuple[float, dict[str, float]]:
+    """Overall and per-keypoint RMSE from squared_error_sums_px (one host read)."""
+    sq, n = sq_sum.double().cpu(), count.double().cpu()
+    overall = float((sq.sum() / n.sum().clamp(min=1)).sqrt())
+    per = {name: (float((s / c).sqrt()) if c > 0 else float("nan")) for name, s, c in zip(names, sq, n)}
+    return overall, per

@@ -1,0 +1,192 @@
+"""kpbench report: Records + run directories → a self-contained report.html and report.md with PNGs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kpbench.report import write_report
+from kpbench.report import figures
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RECORD_CPU = FIXTURES / "record_cpu.json"
+CLOUD_RECORDS = sorted((FIXTURES / "records").glob("*.json"))
+SECTION_IDS = ("machines", "dataset", "model", "optimizer", "training", "predictions", "timing", "cost")
+
+
+def fake_metrics(missing: str = "mask", final: float = 2.9, epochs: int = 3) -> dict:
+    """A metrics.json as kpbench.train writes it (docs/design.md, train), small."""
+    return {
+        "config": {"model": "seed", "epochs": epochs, "time_budget_s": 10.0, "optimizer": "adamw", "lr": 1e-3,
+                   "weight_decay": 1e-4, "schedule": "onecycle", "batch_size": 64, "missing": missing,
+                   "val_frac": 0.2, "seed": 0, "augment": True, "flip": True, "target_rmse_px": 3.0,
+                   "precision": "fp32", "device": "cpu"},
+        "data": {"file": "synthetic", "rows": 200},
+        "history": [{"epoch": i + 1, "train_loss": 0.1 / (i + 1), "val_rmse_px": final + 2 / (i + 1), "epoch_s": 1.0,
+                     "images": 160} for i in range(epochs)],
+        "final_val_rmse_px": final,
+        "val_rmse_per_keypoint_px": {"left_eye_center": final - 0.5, "nose_tip": final + 0.5},
+        "time_to_target_s": None,
+        "train_s": 3.1,
+        "model_summary": {
+            "layers": [{"name": "conv1", "type": "Conv2d", "output_shape": [32, 94, 94], "params": 320,
+                        "forward_flops": 5_000_000}],
+            "params": 320, "forward_flops_per_image": 5e6, "train_flops_per_image": 1.5e7,
+        },
+    }
+
+
+def make_run(path: Path, **kwargs) -> Path:
+    path.mkdir(parents=True)
+    m = fake_metrics(**kwargs)
+    (path / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
+    (path / "curves.png").write_bytes(figures.curves_png(m["history"]))
+    return path
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    run = make_run(tmp / "runs" / "default")
+    records = [RECORD_CPU, *CLOUD_RECORDS]
+    paths = write_report(records, [run], tmp / "out", data=None)
+    return paths, paths.html.read_text(encoding="utf-8"), paths.markdown.read_text(encoding="utf-8")
+
+
+def test_report_writes_html_and_markdown(full_report):
+    paths, html, md = full_report
+    assert paths.html.name == "report.html" and paths.markdown.name == "report.md"
+    assert html.startswith("<!DOCTYPE html>") and md.startswith("# ")
+
+
+def test_every_section_is_present_in_order(full_report):
+    _, html, md = full_report
+    positions = [html.index(f'<section id="{s}">') for s in SECTION_IDS]
+    assert positions == sorted(positions)
+    for n, title in enumerate(("Objective and machines", "Dataset", "Model", "Optimizer", "Training",
+                               "Predictions", "Timing across machines", "Cost across machines"), 1):
+        assert f"## {n}. {title}" in md
+
+
+def test_html_is_self_contained(full_report):
+    _, html, _ = full_report
+    assert "http://" not in html and "https://" not in html
+    assert "<link" not in html and "<script" not in html
+    srcs = re.findall(r'src="([^"]*)"', html)
+    assert srcs, "the report has pictures"
+    assert all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "@media print" in html
+
+
+def test_markdown_references_pngs_that_exist_beside_it(full_report):
+    paths, _, md = full_report
+    refs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert refs and all((paths.markdown.parent / r).is_file() for r in refs)
+    assert all((paths.markdown.parent / r).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for r in refs)
+    assert sorted(p.name for p in paths.pictures) == sorted(set(refs))
+
+
+def test_headline_names_best_rmse_fastest_and_cheapest(full_report):
+    _, html, _ = full_report
+    head = html[html.index('class="cards"'):html.index("</header>")]
+    assert "2.90 px" in head
+    assert "Fastest machine" in head and "Cheapest machine" in head
+
+
+@pytest.mark.skipif(not CLOUD_RECORDS, reason="no cloud fixture Records in tests/fixtures/records yet")
+def test_cost_section_shows_the_comparison_not_a_recomputation(full_report):
+    from kpbench.bench.record import load_record
+    from kpbench.cost import compare, load_catalog
+
+    _, html, _ = full_report
+    comp = compare([load_record(p) for p in [RECORD_CPU, *CLOUD_RECORDS]], load_catalog())
+    cheapest = comp.row(comp.cheapest)
+    cost_html = html[html.index('<section id="cost">'):]
+    assert f"${cheapest.cost_per_run_usd:.4f}" in cost_html  # cost's own formatting of its own figure
+    assert "Pareto" in cost_html and "Verdict:" in cost_html
+
+
+def test_timing_section_shows_phases_with_spread(full_report):
+    _, html, md = full_report
+    timing = md[md.index("## 7."):md.index("## 8.")]
+    assert "1.95 (1.88 … 2.01)" in timing  # init_s of record_cpu.json: median (min … max)
+    assert "Imports (s)" in timing and "Warm-up (s)" in timing
+    assert "timing.png" in timing
+
+
+def test_no_records_still_renders_and_says_what_is_missing(tmp_path):
+    paths = write_report([], [], tmp_path / "out")
+    html = paths.html.read_text(encoding="utf-8")
+    assert any("no Records" in w for w in paths.warnings)
+    for sid in SECTION_IDS:
+        section = html[html.index(f'<section id="{sid}">'):]
+        section = section[: section.index("</section>")]
+        if sid != "machines":
+            assert "not available" in section, sid
+    assert "This report is incomplete" in html
+
+
+def test_mixed_schema_versions_keep_the_supported_ones(tmp_path):
+    other = json.loads(RECORD_CPU.read_text())
+    other["schema"] = "kpbench.record/2"
+    other["label"] = "from the future"
+    (tmp_path / "future.json").write_text(json.dumps(other))
+    paths = write_report([RECORD_CPU, tmp_path / "future.json"], [], tmp_path / "out")
+    html = paths.html.read_text(encoding="utf-8")
+    assert any("future.json" in w and "kpbench.record/2" in w for w in paths.warnings)
+    assert "cpu example" in html and "from the future" not in html.split('id="inputs"')[0]
+    assert "Record skipped: " in html
+
+
+def test_run_dir_without_metrics_is_noted(tmp_path):
+    (tmp_path / "empty-run").mkdir()
+    paths = write_report([RECORD_CPU], [tmp_path / "empty-run"], tmp_path / "out")
+    html = paths.html.read_text(encoding="utf-8")
+    assert any("no metrics.json" in w for w in paths.warnings)
+    training = html[html.index('<section id="training">'):]
+    assert "not available" in training[: training.index("</section>")]
+
+
+def test_missing_strategies_are_compared_when_runs_differ_only_in_missing(tmp_path):
+    runs = tmp_path / "runs"
+    make_run(runs / "default", epochs=5, final=2.0)  # a longer run must not join the comparison
+    for strat, final in (("mask", 2.5), ("ffill", 3.5), ("drop", 3.0)):
+        make_run(runs / f"missing-{strat}", missing=strat, final=final)
+    paths = write_report([], [runs], tmp_path / "out")
+    md = paths.markdown.read_text(encoding="utf-8")
+    data = md[md.index("## 2."):md.index("## 3.")]
+    rows = [ln for ln in data.splitlines() if ln.startswith("| ") and ("missing-" in ln)]
+    assert [r.split("|")[1].strip() for r in rows] == ["mask", "drop", "ffill"]  # best first
+    assert "missing-strategies.png" in data
+
+
+def test_model_summary_table_from_metrics(full_report):
+    _, _, md = full_report
+    model = md[md.index("## 3."):md.index("## 4.")]
+    assert "| conv1 | Conv2d | 32×94×94 | 320 | 5,000,000 |" in model
+
+
+def test_cli_report_warns_on_stderr_and_exits_zero(tmp_path):
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json")
+    proc = subprocess.run([sys.executable, "-m", "kpbench", "report", str(RECORD_CPU), str(bad), "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "kpbench: warning: Record skipped: broken.json" in proc.stderr
+    assert (tmp_path / "out" / "report.html").is_file()
+    assert "report.html" in proc.stdout
+
+
+def test_report_leaves_no_temporary_files(tmp_path):
+    write_report([RECORD_CPU], [], tmp_path / "out")
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_html_stays_small(full_report):
+    paths, _, _ = full_report
+    assert paths.html.stat().st_size < 2_000_000
