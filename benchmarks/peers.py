@@ -1,6 +1,12 @@
 """kpbench against the two usual ways of training the seed network, side by side.
 
-Last measured: (not yet; filled in by the run below)
+Last measured 2026-11-24 on a shared, heavily loaded 2-vCPU VM (Intel Xeon with AVX512-BF16,
+load average ~6; torch 2.13.0+cpu, TensorFlow 2.21.0), 512 complete faces15 rows, batch 32,
+3 epochs, 2 repeats; NOT a quiet machine, re-run before quoting:
+  kpbench-default 42.5 ± 2.6, kpbench-fp32 26.4 ± 6.0, kpbench-bf16 27.5 ± 3.4,
+  dataloader-fp32 23.0 ± 5.3, keras-fp32 88.0 ± 1.6, keras-bf16 70.5 ± 26.6 images/s
+  → default vs keras-fp32 0.48 ± 0.03x (FAIL, target 1.5x); bf16 vs keras-bf16 0.39 ± 0.15x (FAIL);
+    fp32 vs keras-fp32 0.30 ± 0.07x (FAIL); default vs dataloader 1.85 ± 0.44x.
 
 Peers (each a fresh process per repeat, interleaved so machine noise spreads evenly):
   kpbench-default   kpbench.train with every default (seed model, batch 32)

@@ -104,7 +104,7 @@ def test_instance_type_flag_takes_its_price_from_the_catalog():
     known = next(iter(load_catalog()))
     got = fingerprint.resolve_instance(known.instance_type, None)
     assert got == {"instance_type": known.instance_type, "instance_type_source": "flag",
-                   "price_per_hour": known.price_per_hour}
+                   "price_per_hour": known.price_per_hour, "price_source": "catalog"}
 
 
 def test_unknown_instance_type_without_price_is_a_user_error():
@@ -120,12 +120,13 @@ def test_unknown_instance_type_with_price_is_accepted():
 def test_detected_instance_type_is_marked_as_from_imds(imds_server, monkeypatch):
     monkeypatch.setenv(IMDS_URL_ENV, imds_server)
     got = fingerprint.resolve_instance(None, 1.0)
-    assert got == {"instance_type": "g5.xlarge", "instance_type_source": "imds", "price_per_hour": 1.0}
+    assert got == {"instance_type": "g5.xlarge", "instance_type_source": "imds", "price_per_hour": 1.0,
+                   "price_source": "flag"}
 
 
 def test_no_instance_anywhere_gives_nulls():
     assert fingerprint.resolve_instance(None, None) == {
-        "instance_type": None, "instance_type_source": None, "price_per_hour": None}
+        "instance_type": None, "instance_type_source": None, "price_per_hour": None, "price_source": None}
 
 
 @pytest.mark.parametrize(

@@ -141,9 +141,9 @@ def test_csv_and_markdown_exports_carry_every_figure_and_phase():
     header, *rows = csv_text.splitlines()
     assert header.split(",") == list(export.COLUMNS)
     assert len(rows) == len(rec["figures"]) + len(rec["phases"])
-    assert rows[0].startswith("figure,init_s,s,1.952,")
+    assert rows[0].startswith("figure,init_s,s,1.542,")
     md = export.to_markdown(rec)
-    assert "| init_s | 1.949 ± 0.06555 | 1.952 | 1.882 … 2.013 | s |" in md
+    assert "| init_s | 1.536 ± 0.04087 | 1.542 | 1.492 … 1.573 | s |" in md
     assert "phase warmup_s" in md
 
 

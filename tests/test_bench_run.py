@@ -3,9 +3,9 @@ bad input and Ctrl-C. Tiny config (synthetic faces, few rows) so it stays quick.
 
 from __future__ import annotations
 
-import _thread
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -17,7 +17,7 @@ import pytest
 
 from kpbench.bench import mllog, runner
 from kpbench.bench.record import SCHEMA_FILE, load_record
-from kpbench.bench.runner import BenchConfig, run_bench
+from kpbench.bench.runner import BenchConfig, run_bench  # noqa: F401
 from kpbench.cli import main as cli_main
 
 try:
@@ -27,7 +27,7 @@ try:
 except ImportError:
     HAVE_TRAIN = False
 needs_train = pytest.mark.skipif(not HAVE_TRAIN, reason="kpbench.train.train is not available yet (models/train area)")
-TINY = ["--data", "synthetic", "--model", "seed", "--rows", "48", "--batch-size", "16", "--quiet"]
+TINY = ["--data", "synthetic", "--model", "seed", "--rows", "48", "--batch-size", "16", "--precision", "fp32", "--quiet"]
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +37,7 @@ def no_metadata_traffic(monkeypatch):
 
 
 def tiny_config(**kw) -> BenchConfig:
-    base = dict(data="synthetic", model="seed", rows=48, batch_size=16, epochs=1, repeats=2)
+    base = dict(data="synthetic", model="seed", rows=48, batch_size=16, epochs=1, repeats=2, precision="fp32")
     return BenchConfig(**{**base, **kw})
 
 
@@ -110,14 +110,14 @@ def test_every_repeat_failing_is_a_one_line_error_and_no_record(tmp_path, monkey
 @needs_train
 def test_ctrl_c_stops_the_worker_and_leaves_no_record(tmp_path, monkeypatch):
     pid_file = tmp_path / "worker.pid"
-    sleeper = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    sleeper = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(30)"
     monkeypatch.setattr(runner, "worker_command", lambda *a: [sys.executable, "-c", sleeper])
 
     def interrupt_when_worker_runs():
         deadline = time.time() + 20
         while not pid_file.exists() and time.time() < deadline:
             time.sleep(0.05)
-        _thread.interrupt_main()
+        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends; it interrupts the wait
 
     threading.Thread(target=interrupt_when_worker_runs, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):

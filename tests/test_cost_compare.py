@@ -293,7 +293,8 @@ def test_billed_seconds_in_rows_agree_with_the_billing_rule():
 
 
 def test_a_catalog_price_copied_into_the_record_still_yields_to_spot_and_the_flag():
-    rec = cpu_record(instance_type="x1.big", price_per_hour=3.6)  # what `kpbench bench` writes
+    # what `kpbench bench --instance-type x1.big` writes
+    rec = cpu_record(instance_type="x1.big", price_per_hour=3.6, price_source="catalog")
     row = compare([rec], one_instance_catalog(spot_price_per_hour=1.2), spot=True).rows[0]
     assert (row.price_per_hour, row.price_source) == (1.2, "catalog spot, 2026-11-24")
     assert compare([rec], one_instance_catalog(), price_per_hour=2.0).rows[0].price_per_hour == 2.0
@@ -308,7 +309,7 @@ def test_a_record_price_copied_from_the_shipped_catalog_yields_to_a_user_catalog
 
 def test_a_record_price_that_differs_from_the_catalog_is_an_override_and_noted():
     rec = fixture("g4dn_xlarge")
-    rec["machine"]["price_per_hour"] = 0.3
+    rec["machine"].update(price_per_hour=0.3, price_source="flag")  # `kpbench bench --price-per-hour 0.3`
     row = compare([rec], load_catalog(), price_per_hour=9.0).rows[0]
     assert row.price_per_hour == 0.3
     assert "own price 0.3 $/h, not the catalog's 0.526" in row.note

@@ -40,7 +40,8 @@ def test_demo_runs_every_step_and_prints_the_report_path(tmp_path: Path):
         assert step in proc.stdout
     text = html.read_text(encoding="utf-8")
     assert "this machine (demo)" in text  # the Record of this machine is in the report
-    assert "listed, not measured" in text  # catalog prices are labelled, not passed off as measured
+    assert "listed, not measured" in text
+    assert "synthetic faces (cartoons" in text  # the generated data is labelled as such  # catalog prices are labelled, not passed off as measured
 
 
 def test_demo_on_missing_data_fails_clearly(tmp_path: Path):

@@ -26,7 +26,7 @@ def fake_metrics(missing: str = "mask", final: float = 2.9, epochs: int = 3) -> 
                    "weight_decay": 1e-4, "schedule": "onecycle", "batch_size": 64, "missing": missing,
                    "val_frac": 0.2, "seed": 0, "augment": True, "flip": True, "target_rmse_px": 3.0,
                    "precision": "fp32", "device": "cpu"},
-        "data": {"file": "synthetic", "rows": 200},
+        "data": {"source": "/nowhere/training.csv", "rows": 200},  # not at hand: no data section unless --data
         "history": [{"epoch": i + 1, "train_loss": 0.1 / (i + 1), "val_rmse_px": final + 2 / (i + 1), "epoch_s": 1.0,
                      "images": 160} for i in range(epochs)],
         "final_val_rmse_px": final,
@@ -54,7 +54,7 @@ def full_report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     run = make_run(tmp / "runs" / "default")
     records = [RECORD_CPU, *CLOUD_RECORDS]
-    paths = write_report(records, [run], tmp / "out", data=None)
+    paths = write_report(records, [run], tmp / "out", data="synthetic")
     return paths, paths.html.read_text(encoding="utf-8"), paths.markdown.read_text(encoding="utf-8")
 
 
@@ -160,9 +160,17 @@ def test_missing_strategies_are_compared_when_runs_differ_only_in_missing(tmp_pa
     paths = write_report([], [runs], tmp_path / "out")
     md = paths.markdown.read_text(encoding="utf-8")
     data = md[md.index("## 2."):md.index("## 3.")]
-    rows = [ln for ln in data.splitlines() if ln.startswith("| ") and ("missing-" in ln)]
+    rows = [ln for ln in data.splitlines() if ln.startswith("| ") and ln.split("|")[2].strip().startswith("missing-")]
     assert [r.split("|")[1].strip() for r in rows] == ["mask", "drop", "ffill"]  # best first
     assert "missing-strategies.png" in data
+
+
+def test_dataset_section_counts_labels_and_shows_faces(full_report):
+    _, _, md = full_report
+    data = md[md.index("## 2."):md.index("## 3.")]
+    assert "synthetic faces" in data and "2,000 × 96×96 px" in data
+    assert "| left eye center | 2,000 | 0 | 100 |" in data
+    assert "dataset-missing.png" in data and "dataset-samples.png" in data
 
 
 def test_model_summary_table_from_metrics(full_report):
@@ -190,3 +198,14 @@ def test_report_leaves_no_temporary_files(tmp_path):
 def test_html_stays_small(full_report):
     paths, _, _ = full_report
     assert paths.html.stat().st_size < 2_000_000
+
+
+def test_scaling_records_get_a_distributed_training_section(tmp_path):
+    scale = {"kind": "dist-scale", "label": "2 × g4dn.xlarge", "workers": 2,
+             "figures": {"train_s": {"median": 70.0, "min": 68.0, "max": 72.0}}}
+    (tmp_path / "scale.json").write_text(json.dumps(scale))
+    paths = write_report([RECORD_CPU, tmp_path / "scale.json"], [], tmp_path / "out")
+    md = paths.markdown.read_text(encoding="utf-8")
+    assert "## 9. Distributed training" in md and "2 × g4dn.xlarge" in md
+    without = write_report([RECORD_CPU], [], tmp_path / "out2").markdown.read_text(encoding="utf-8")
+    assert "Distributed training" not in without

@@ -131,15 +131,22 @@ def resolve_instance(instance_type: str | None, price_per_hour: float | None) ->
     if instance_type is None:
         instance_type = detect_instance_type()
         source = "imds" if instance_type else None
+    price_source = "flag" if price_per_hour is not None else None
     if instance_type is not None and price_per_hour is None:
-        price_per_hour = _catalog_price(instance_type)
+        price_per_hour, price_source = _catalog_price(instance_type), "catalog"
         if price_per_hour is None:
             how = "--instance-type" if source == "flag" else "the EC2 metadata service"
             raise KpbenchError(
                 f"instance type {instance_type!r} (from {how}) is not in the price catalog; "
                 "pass --price-per-hour"
             )
-    return {"instance_type": instance_type, "instance_type_source": source, "price_per_hour": price_per_hour}
+    return {
+        "instance_type": instance_type,
+        "instance_type_source": source,
+        "price_per_hour": price_per_hour,
+        # compare re-prices "catalog" Records from the catalog in use (--spot, --catalog)
+        "price_source": price_source,
+    }
 
 
 def _catalog_price(instance_type: str) -> float | None:

@@ -78,6 +78,19 @@ def flops_summary(
     }
 
 
+def train_flops_per_image(model_name: str) -> float | None:
+    """Forward + backward FLOPs per image of a model (device-independent, so the
+    runner counts once on CPU instead of every worker counting)."""
+    from kpbench.models import build_model
+
+    model = build_model(model_name)
+    try:
+        from kpbench.models import summarize  # the models area owns FLOP counting
+    except ImportError:
+        return count_train_flops_per_image(model)
+    return float(summarize(model).train_flops_per_image)
+
+
 def count_train_flops_per_image(model, *, device: str = "cpu") -> float | None:
     """Forward + backward FLOPs per image by torch's FlopCounterMode (fallback when
     kpbench.models.summarize is unavailable)."""

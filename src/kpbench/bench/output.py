@@ -53,7 +53,7 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
     )
     for name, fig in record["figures"].items():
         print_figure(console, name, fig)
-    console.print("[bold underline]Phases until steady training[/] [dim](their sum is init_s)[/]")
+    console.print("[bold underline]Phases[/] [dim](all but warmup_s sum to init_s; warmup_s is inside train_s)[/]")
     for name, fig in record["phases"].items():
         print_figure(console, name, fig)
     flops = record["flops"]
@@ -67,8 +67,17 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
         console.print(f"  [bold]Price[/] ${machine['price_per_hour']:.4g}/h ({machine['instance_type']})")
     for failed in reps["failed"]:
         console.print(f"  [red]Repeat {failed['repeat']} failed:[/] {escape(failed['error'])}")
+    noisy = [f"{name} ({fig['cv'] * 100:.0f} %)" for name, fig in record["figures"].items()
+             if fig["cv"] > CV_WARN_FRACTION and len(fig["values"]) > 1]
+    if noisy:  # one line for all, as hyperfine does; the Record keeps one warning per figure
+        console.print(
+            f"  [yellow]Warning:[/] spread above {CV_WARN_FRACTION * 100:.0f} % of the mean in {', '.join(noisy)}. "
+            "Other programs or a warming machine may disturb the measurement; "
+            "try more --repeats, --warmup or a quieter machine."
+        )
     for warning in record.get("warnings", []):
-        console.print(f"  [yellow]Warning:[/] {escape(warning)}")
+        if ": cv " not in warning:
+            console.print(f"  [yellow]Warning:[/] {escape(warning)}")
     if path:
         console.print(f"Record: [bold]{escape(str(path))}[/]")
 

@@ -14,39 +14,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from kpbench.bench import fingerprint, flops, mllog, record
+from kpbench.bench.config import BenchConfig, train_settings
 from kpbench.bench.output import RepeatProgress
 from kpbench.errors import KpbenchError
 
 ERROR_TAIL_CHARS = 400
-
-
-@dataclass
-class BenchConfig:
-    """What to bench; None means the training default (kpbench.train.TrainConfig)."""
-
-    data: str = "synthetic"
-    model: str | None = None
-    batch_size: int | None = None
-    epochs: int | None = None
-    time_budget_s: float | None = None
-    target_rmse_px: float | None = None
-    repeats: int = 3
-    warmup_repeats: int = 0
-    precision: str | None = None
-    device: str | None = None
-    instance_type: str | None = None
-    price_per_hour: float | None = None
-    seed: int = 0
-    label: str | None = None
-    rows: int | None = None  # the first N rows only (quick benches and tests); None = all
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def resolved(cfg: BenchConfig) -> BenchConfig:
@@ -56,11 +32,14 @@ def resolved(cfg: BenchConfig) -> BenchConfig:
 
     defaults = TrainConfig()
     filled = BenchConfig(**cfg.to_dict())
-    for name in ("model", "batch_size", "epochs", "precision", "device"):
+    for name in ("model", "batch_size", "precision", "device"):
         if getattr(filled, name) is None:
             setattr(filled, name, getattr(defaults, name))
     _check_numbers(filled)
     _check_names(filled)
+    # Training's own checks (precision and device names …) before any repeat runs.
+    train_cfg = TrainConfig.from_dict(train_settings(filled.to_dict(), 0)).validate()
+    filled.epochs = train_cfg.planned_epochs  # None: the time budget decides
     return filled
 
 
@@ -205,7 +184,7 @@ def run_bench(
         machine=machine,
         software=fingerprint.software_fingerprint(first["torch"]),
         flops=flops.flops_summary(
-            first["train_flops_per_image"], images_per_s, machine["gpu"], precision, tf32=first.get("tf32", False)
+            flops.train_flops_per_image(cfg.model), images_per_s, machine["gpu"], precision, tf32=first.get("tf32", False)
         ),
     )
     path = _free_path(out_dir / record_name(machine, cfg.model, started_s))
@@ -230,13 +209,13 @@ def _record_config(cfg: BenchConfig, first: dict) -> dict:
     return {
         "model": cfg.model,
         "batch_size": int(cfg.batch_size),
-        "epochs": int(cfg.epochs),
+        "epochs": int(cfg.epochs or first["epochs_run"]),
         "time_budget_s": cfg.time_budget_s,
         "target_rmse_px": cfg.target_rmse_px,
         "precision": first["precision"],
         "device": first["device"],
         "data": "synthetic" if synthetic else os.fspath(cfg.data),
-        "data_sha256": data["sha256"] or f"synthetic-{data['rows']}-{cfg.seed}",
+        "data_sha256": data["sha256"] or f"synthetic-{data['rows']}-0",  # synthetic faces use seed 0
         "rows": int(data["rows"]),
         "missing": first.get("missing", "mask"),
         "seed": cfg.seed,

@@ -33,8 +33,12 @@ def run_repeat(job: dict, spawn_s: float, events) -> dict:
     with timer.phase("device_init_s"):
         ph.init_device(device)
     with timer.phase("data_load_s"):
-        faces = kpbench.data.load_faces(cfg["data"], cache=True, progress=False)
-        if cfg.get("rows"):
+        if cfg["data"] == "synthetic" and cfg.get("rows"):  # render only the rows asked for
+            faces = kpbench.data.synth_faces(int(cfg["rows"]), 0)
+            faces.meta.setdefault("load", "synthetic")
+        else:
+            faces = kpbench.data.load_faces(cfg["data"], cache=True, progress=False)
+        if cfg.get("rows") and len(faces) > int(cfg["rows"]):
             import numpy as np
 
             faces = faces.subset(np.arange(min(int(cfg["rows"]), len(faces))))
@@ -44,18 +48,9 @@ def run_repeat(job: dict, spawn_s: float, events) -> dict:
 
     events.log("init_stop", time_s=time.time())
     events.log("run_start")
-    tcfg = kpbench.train.TrainConfig.from_dict(
-        {
-            "model": cfg["model"],
-            "epochs": cfg["epochs"],
-            "time_budget_s": cfg["time_budget_s"],
-            "target_rmse_px": cfg["target_rmse_px"],
-            "batch_size": cfg["batch_size"],
-            "seed": cfg["seed"] + job["repeat"],
-            "device": device,
-            "precision": cfg["precision"],
-        }
-    )
+    from kpbench.bench.config import train_settings
+
+    tcfg = kpbench.train.TrainConfig.from_dict({**train_settings(cfg, job["repeat"]), "device": device})
 
     def on_event(name: str, fields: dict) -> None:
         fields = dict(fields or {})
@@ -70,7 +65,8 @@ def run_repeat(job: dict, spawn_s: float, events) -> dict:
     }
     epochs_s = [float(h["epoch_s"]) for h in result.history]
     figures = {
-        "init_s": sum(phases.values()),
+        # init_s ends at the first training step; warm-up steps are inside train_s
+        "init_s": sum(v for k, v in phases.items() if k != "warmup_s"),
         "train_s": float(result.train_s),
         "epoch_s": sum(epochs_s) / len(epochs_s) if epochs_s else float(result.train_s),
         "images_per_s": float(result.steady_images_per_s),
@@ -79,8 +75,6 @@ def run_repeat(job: dict, spawn_s: float, events) -> dict:
         "peak_memory_mb": ph.peak_host_memory_mb(),
         "peak_device_memory_mb": ph.peak_device_memory_mb(device),
     }
-    # Off the clock and after the memory peaks were read: FLOPs of a fresh model.
-    train_flops_per_image = _train_flops_per_image(kpbench.models.build_model(cfg["model"]).to(device), device)
     from kpbench.bench.fingerprint import gpu_fingerprint
 
     return {
@@ -93,23 +87,11 @@ def run_repeat(job: dict, spawn_s: float, events) -> dict:
         "device": str(result.device),
         "precision": str(result.precision),
         "missing": str(getattr(tcfg, "missing", "mask")),
-        "train_flops_per_image": train_flops_per_image,
+        "epochs_run": len(result.history),
         "tf32": bool(device.startswith("cuda") and torch.backends.cudnn.allow_tf32),
         "gpu": gpu_fingerprint(),
         "torch": torch.__version__,
     }
-
-
-def _train_flops_per_image(model, device: str) -> float | None:
-    # The models area owns FLOP counting; torch's counter is the fallback.
-    try:
-        from kpbench.models import summarize
-
-        return float(summarize(model).train_flops_per_image)
-    except Exception:
-        from kpbench.bench.flops import count_train_flops_per_image
-
-        return count_train_flops_per_image(model, device=device)
 
 
 def _float_or_none(x) -> float | None:

@@ -36,7 +36,7 @@ def demo(
         None, "--data", help="Use these Kaggle files instead of generating synthetic faces."
     ),
     # Hidden knobs for tests and quick looks; the defaults fit the README's "under 5 minutes".
-    rows: Optional[int] = typer.Option(None, "--rows", hidden=True, help="Synthetic rows (default 2000), or the first N real rows."),
+    rows: Optional[int] = typer.Option(None, "--rows", hidden=True, help="Synthetic rows (default 1200), or the first N real rows."),
     time_budget: float = typer.Option(45.0, "--time-budget", hidden=True, help="Seconds for the main training run."),
     repeats: int = typer.Option(2, "--repeats", hidden=True, help="Bench repeats."),
     missing_runs: bool = typer.Option(
@@ -46,10 +46,9 @@ def demo(
     """Synthetic faces → train → bench this machine → report, in a few minutes; prints each step."""
     from kpbench.report.demo import DemoConfig, run_demo
 
-    # Shorter main runs (tests, quick looks) shorten the side runs and the bench too.
+    # A shorter main run (tests, quick looks) shortens the side runs too.
     cfg = DemoConfig(out_dir=out, data=data, rows=rows, time_budget_s=time_budget, repeats=repeats,
-                     missing_runs=missing_runs, missing_time_budget_s=min(10.0, time_budget),
-                     bench_time_budget_s=min(8.0, time_budget))
+                     missing_runs=missing_runs, missing_time_budget_s=min(10.0, time_budget))
     result = run_demo(cfg)
     if result.failed_steps:
         raise typer.Exit(1)

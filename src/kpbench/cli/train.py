@@ -1,9 +1,156 @@
-"""CLI: train commands."""
+"""CLI: train, evaluate, predict, score."""
 
 from __future__ import annotations
 
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from kpbench.errors import KpbenchError
+
+ModelName = Enum("ModelName", {n: n for n in ("bncnn", "seed")}, type=str)  # kept in step with MODEL_NAMES by a test
+Optimizer = Enum("Optimizer", {n: n for n in ("adamw", "adam", "sgd")}, type=str)
+Schedule = Enum("Schedule", {n: n for n in ("onecycle", "cosine", "constant")}, type=str)
+Missing = Enum("Missing", {n: n for n in ("mask", "ffill", "drop")}, type=str)
+Device = Enum("Device", {n: n for n in ("auto", "cpu", "cuda")}, type=str)
+Precision = Enum("Precision", {n: n for n in ("auto", "fp32", "bf16")}, type=str)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the kpbench app."""
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("predict")(predict_command)
+    app.command("score")(score_command)
+
+
+def train_command(
+    data: str = typer.Option(..., "--data", help="Kaggle training.zip/CSV, a directory holding it, or 'synthetic'."),
+    out: Path = typer.Option(..., "--out", help="Run directory: model.pt, checkpoint.pt, metrics.json, pictures."),
+    model: ModelName = typer.Option("bncnn", "--model", help="Network: bncnn (default, fast and accurate) or seed."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs to train (default 30 without --time-budget)."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", min=0.1, help="Seconds of training wall clock; the schedule spans it."),
+    target_rmse: Optional[float] = typer.Option(None, "--target-rmse", min=0.0, help="Stop once validation RMSE (px) reaches this."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    optimizer: Optimizer = typer.Option("adamw", "--optimizer"),
+    lr: float = typer.Option(2e-3, "--lr", min=0.0, help="Peak learning rate."),
+    schedule: Schedule = typer.Option("onecycle", "--schedule"),
+    missing: Missing = typer.Option("mask", "--missing", help="mask: loss ignores missing labels; ffill; drop incomplete rows."),
+    val_frac: float = typer.Option(0.15, "--val-frac", min=0.0, max=1.0),
+    seed: int = typer.Option(0, "--seed"),
+    device: Device = typer.Option("auto", "--device"),
+    precision: Precision = typer.Option("auto", "--precision", help="auto: bf16 on CUDA and CPUs with native bf16, else fp32."),
+    no_augment: bool = typer.Option(False, "--no-augment", help="No flip, shift, scale or rotation."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.pt."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: physical cores)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Train a keypoint network; writes model.pt, metrics.json and pictures to --out."""
+    from rich.console import Console
+
+    if epochs is not None and time_budget is not None:
+        raise KpbenchError("give --epochs or --time-budget, not both")
+    from kpbench.data import load_faces
+    from kpbench.models import build_model, summarize
+    from kpbench.train import TrainConfig, train
+    from kpbench.train.config import resolve_device, resolve_precision
+
+    cfg = TrainConfig(
+        model=model.value, epochs=epochs, time_budget_s=time_budget, target_rmse_px=target_rmse, batch_size=batch_size,
+        optimizer=optimizer.value, lr=lr, schedule=schedule.value, missing=missing.value, val_frac=val_frac, seed=seed,
+        device=device.value, precision=precision.value, augment=not no_augment, flip=not no_augment, threads=threads,
+    ).validate()
+    console = Console(stderr=False)
+    dev = resolve_device(cfg.device)
+    console.print(f"[bold]config[/bold] (device {dev}, precision {resolve_precision(cfg.precision, dev, cfg.model)})")
+    console.print("  " + ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items()))
+    console.print(summarize(build_model(cfg.model), cfg.model).to_markdown())
+    faces = load_faces(data, progress=progress)
+    result = train(faces, cfg, out_dir=out, resume=resume, progress=progress)
+    target = "" if result.time_to_target_s is None else f", target reached at {result.time_to_target_s:.1f} s"
+    console.print(
+        f"[bold]val RMSE {result.final_val_rmse_px:.3f} px[/bold] after {len(result.history)} epochs, "
+        f"{result.train_s:.1f} s training ({result.steady_images_per_s:.0f} images/s steady, "
+        f"{result.device}/{result.precision}){target}"
+    )
+    console.print(f"wrote {out}/model.pt, metrics.json, curves.png, faces.png, keypoint_error.png")
+
+
+def evaluate_command(
+    model: Path = typer.Option(..., "--model", help="model.pt written by `kpbench train` (or its run directory)."),
+    data: str = typer.Option(..., "--data", help="A labelled file: training.zip/CSV or 'synthetic'."),
+    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the mirrored image's prediction."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    device: Device = typer.Option("auto", "--device"),
+) -> None:
+    """RMSE in pixels of a trained model on a labelled file, overall and per keypoint."""
+    import json
+
+    from kpbench.data import load_faces
+    from kpbench.train import load_predictor
+    from kpbench.train.loss import rmse_of_predictions_px
+
+    predictor = load_predictor(model, device=device.value)
+    faces = load_faces(data, progress=not as_json)
+    if not faces.labelled:
+        raise KpbenchError(f"{data}: has no keypoint labels to evaluate against")
+    pred = predictor.predict(faces.images, flip_tta=flip_tta)
+    overall, per = rmse_of_predictions_px(pred, faces.keypoints, faces.names)
+    if as_json:
+        print(json.dumps({"model": str(model), "data": str(data), "rows": len(faces), "flip_tta": flip_tta,
+                          "rmse_px": overall, "rmse_per_keypoint_px": per}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{model} on {data} ({len(faces)} rows)")
+    table.add_column("keypoint")
+    table.add_column("RMSE (px)", justify="right")
+    for name, value in per.items():
+        table.add_row(name, f"{value:.3f}")
+    table.add_row("[bold]overall[/bold]", f"[bold]{overall:.3f}[/bold]")
+    Console().print(table)
+
+
+def predict_command(
+    model: Path = typer.Option(..., "--model", help="model.pt written by `kpbench train` (or its run directory)."),
+    data: str = typer.Option(..., "--data", help="Kaggle test.zip/test.csv."),
+    lookup: Path = typer.Option(..., "--lookup", help="IdLookupTable.csv: the coordinates to submit."),
+    out: Path = typer.Option(..., "--out", help="Submission CSV to write (RowId,Location)."),
+    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the mirrored image's prediction."),
+    device: Device = typer.Option("auto", "--device"),
+) -> None:
+    """Write a Kaggle submission: predicted locations, clipped to [0, 96], for each lookup row."""
+    import numpy as np
+
+    from kpbench.data import load_faces
+    from kpbench.data.kaggle import read_lookup, write_submission
+    from kpbench.train import load_predictor
+
+    predictor = load_predictor(model, device=device.value)
+    test = load_faces(data, progress=True)
+    table = read_lookup(lookup, test)
+    pred = predictor.predict(test.images, flip_tta=flip_tta)
+    locations = np.clip(pred[table.image_index, table.keypoint_index, table.axis], 0.0, 96.0)
+    write_submission(out, table.row_ids, locations)
+    print(f"wrote {out}: {len(table.row_ids)} rows for {len(test)} images")
+
+
+def score_command(
+    submission: Path = typer.Argument(..., help="Submission CSV (RowId,Location)."),
+    solution: Path = typer.Argument(..., help="Solution CSV (RowId,Location) with the true locations."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """RMSE in pixels of a submission against a solution; rows must match one to one."""
+    import json
+
+    from kpbench.data.kaggle import read_submission
+    from kpbench.train import score_submission
+
+    rmse = score_submission(read_submission(submission), read_submission(solution), name=submission.name)
+    if as_json:
+        print(json.dumps({"submission": str(submission), "solution": str(solution), "rmse_px": rmse}))
+    else:
+        print(f"RMSE {rmse:.4f} px")

@@ -229,7 +229,9 @@ def _row(label: str, rec: dict, catalog: Catalog, price_override: float | None, 
 
     price, source = None, None
     own = machine.get("price_per_hour")
-    if isinstance(own, (int, float)) and not _is_catalog_copy(float(own), itype, catalog):
+    # A price copied from the catalog at bench time is not the user's override: the
+    # catalog in use now (its date, --spot, --catalog) decides.
+    if isinstance(own, (int, float)) and machine.get("price_source") != "catalog":
         price, source = float(own), "Record (machine.price_per_hour)"
         if inst is not None:
             notes.append(f"the Record's own price {own:g} $/h, not the catalog's {inst.price_per_hour:g}")
@@ -289,15 +291,4 @@ def _row(label: str, rec: dict, catalog: Catalog, price_override: float | None, 
         ),
         retired=bool(inst and inst.retired),
         note="; ".join(notes),
-    )
-
-
-def _is_catalog_copy(price: float, itype: str | None, catalog: Catalog) -> bool:
-    # `kpbench bench` stores the catalog's on-demand price in machine.price_per_hour when no
-    # --price-per-hour was given. That copy is not a user's override: the catalog in use
-    # (its date, --spot, --catalog, --price-per-hour) decides. Only a different figure is one.
-    shipped = load_catalog() if catalog.path != DEFAULT_CATALOG else catalog
-    return any(
-        inst is not None and math.isclose(price, inst.price_per_hour, rel_tol=1e-9, abs_tol=1e-9)
-        for inst in (catalog.get(itype), shipped.get(itype))
     )

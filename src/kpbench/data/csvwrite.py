@@ -68,16 +68,25 @@ def write_test_csv(path: str | Path, faces: FaceSet) -> None:
             f.write(f"{image_id},".encode() + image + b"\n")
 
 
-def write_lookup_csv(lookup_path: str | Path, sample_path: str | Path, image_ids: np.ndarray, asked: Sequence[Sequence[int]]) -> None:
-    """IdLookupTable.csv (Location empty) and SampleSubmission.csv for the keypoints ``asked`` per image."""
-    lines, sample = ["RowId,ImageId,FeatureName,Location"], ["RowId,Location"]
+def write_lookup_csv(
+    lookup_path: str | Path,
+    sample_path: str | Path,
+    solution_path: str | Path,
+    image_ids: np.ndarray,
+    asked: Sequence[Sequence[int]],
+    truth: np.ndarray,
+) -> None:
+    """IdLookupTable.csv (Location empty), SampleSubmission.csv (48.0 everywhere) and
+    solution.csv (the true locations ``truth`` (N, 15, 2)) for the keypoints ``asked`` per image."""
+    lookup, sample, solution = ["RowId,ImageId,FeatureName,Location"], ["RowId,Location"], ["RowId,Location"]
     row_id = 0
-    for image_id, keypoints in zip(image_ids.tolist(), asked):
+    for i, (image_id, keypoints) in enumerate(zip(image_ids.tolist(), asked)):
         for k in keypoints:
             for axis in (0, 1):
                 row_id += 1
-                lines.append(f"{row_id},{image_id},{COORD_COLUMNS[2 * k + axis]},")
+                lookup.append(f"{row_id},{image_id},{COORD_COLUMNS[2 * k + axis]},")
                 sample.append(f"{row_id},48.0")
-    for path, text in ((lookup_path, lines), (sample_path, sample)):
+                solution.append(f"{row_id},{truth[i, k, axis]:.4f}")
+    for path, lines in ((lookup_path, lookup), (sample_path, sample), (solution_path, solution)):
         with atomic_open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write("\n".join(text) + "\n")
+            f.write("\n".join(lines) + "\n")

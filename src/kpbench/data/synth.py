@@ -59,22 +59,25 @@ def write_synthetic(out_dir: str | Path, rows: int = DEFAULT_ROWS, seed: int = D
 
     ``test_rows`` defaults to a quarter of ``rows`` (Kaggle: 1783 test vs 7049
     training). Like Kaggle's lookup table, each test image asks for either all
-    30 coordinates or only the 8 of the common keypoints. Returns {name: path}.
+    30 coordinates or only the 8 of the common keypoints. Unlike Kaggle, the
+    test answers are known: solution.csv (RowId,Location) holds them, to score
+    a submission offline. Returns {file name: path}.
     """
     from kpbench.data import csvwrite
 
     out = Path(out_dir)
     test_rows = max(1, rows // 4) if test_rows is None else test_rows
     train = synth_faces(rows, seed)
-    test, _ = synth_test_faces(test_rows, seed)
+    test, truth = synth_test_faces(test_rows, seed)
     rng = np.random.default_rng([seed, 3])
     full = rng.random(test_rows) < COMPLETE_FRACTION
     common = [i for i, n in enumerate(KEYPOINT_NAMES) if n in COMMON_KEYPOINTS]
-    asked = [list(range(15)) if f else common for f in full]
-    paths = {name: out / name for name in ("training.csv", "test.csv", "IdLookupTable.csv", "SampleSubmission.csv")}
+    asked = [list(range(len(KEYPOINT_NAMES))) if f else common for f in full]
+    names = ("training.csv", "test.csv", "IdLookupTable.csv", "SampleSubmission.csv", "solution.csv")
+    paths = {name: out / name for name in names}
     csvwrite.write_training_csv(paths["training.csv"], train)
     csvwrite.write_test_csv(paths["test.csv"], test)
-    csvwrite.write_lookup_csv(paths["IdLookupTable.csv"], paths["SampleSubmission.csv"], test.image_ids, asked)
+    csvwrite.write_lookup_csv(paths["IdLookupTable.csv"], paths["SampleSubmission.csv"], paths["solution.csv"], test.image_ids, asked, truth)
     return paths
 
 

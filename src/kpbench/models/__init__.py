@@ -11,7 +11,7 @@ from typing import Callable
 from kpbench.errors import KpbenchError
 from kpbench.models.summary import ModelSummary, summarize
 
-__all__ = ["MODEL_NAMES", "DEFAULT_MODEL", "MODEL_HELP", "build_model", "summarize", "ModelSummary"]
+__all__ = ["MODEL_NAMES", "DEFAULT_MODEL", "MODEL_HELP", "build_model", "cpu_bf16_pays", "summarize", "ModelSummary"]
 
 
 def _seed():
@@ -29,10 +29,18 @@ def _bncnn():
 _BUILDERS: dict[str, Callable] = {"bncnn": _bncnn, "seed": _seed}
 MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
 DEFAULT_MODEL = "bncnn"
+# Measured on a 2-core AVX512-BF16 CPU without AMX: bf16 autocast sped up the seed network's
+# big convolutions and dense layers, but slowed bncnn (BatchNorm, small convolutions).
+_CPU_BF16_PAYS = {"bncnn": False, "seed": True}
 MODEL_HELP = {
     "bncnn": "small BatchNorm CNN (default): fast on CPU, accurate",
     "seed": "the competition's classic 3-conv + 2-dense network (8 M params)",
 }
+
+
+def cpu_bf16_pays(name: str) -> bool:
+    """Whether bf16 autocast trains this network faster than fp32 on a CPU with native bf16 (measured)."""
+    return _CPU_BF16_PAYS.get(name, True)
 
 
 def build_model(name: str):

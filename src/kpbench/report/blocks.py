@@ -42,6 +42,13 @@ class Note:
 
 
 @dataclass
+class Columns:
+    """Blocks side by side on a wide screen (stacked in Markdown and on narrow screens)."""
+
+    blocks: list
+
+
+@dataclass
 class Headline:
     label: str
     value: str

@@ -188,7 +188,7 @@ def _load_data(data: str | Path | None, inputs: Inputs) -> None:
         # The run's metrics name the data it trained on; use it when it is at hand.
         for run in inputs.runs:
             src = (run.metrics or {}).get("data") or {}
-            cand = src.get("file") or src.get("path") if isinstance(src, dict) else src
+            cand = (src.get("source") or src.get("file") or src.get("path")) if isinstance(src, dict) else src
             if cand and (str(cand) == "synthetic" or Path(cand).exists()):
                 data = cand
                 break
@@ -197,9 +197,10 @@ def _load_data(data: str | Path | None, inputs: Inputs) -> None:
         return
     inputs.data_path = str(data)
     try:
-        from kpbench.data import inspect_faces, load_faces
-    except ImportError:
-        inputs.data_error = "kpbench.data is not installed in this tree"
+        from kpbench.data import load_faces
+        from kpbench.data.inspect import inspect_faces  # also exported by kpbench.data
+    except ImportError as e:
+        inputs.data_error = f"kpbench.data cannot inspect a data set here ({e})"
         inputs.warn(f"data set not inspected: {inputs.data_error}")
         return
     try:

@@ -30,7 +30,7 @@ def num(value: Any, digits: int = 2) -> str:
         return f"{value:.1f}"
     if a >= 10.0**-digits or a == 0:
         return f"{value:.{digits}f}"
-    return f"{value:.1e}"
+    return f"{value:.2g}"  # 0.00076, not 7.6e-04: seconds people read
 
 
 def spread(figure: dict | None, digits: int = 2) -> str:

@@ -13,7 +13,7 @@ from importlib import resources
 import jinja2
 from markupsafe import Markup, escape
 
-from kpbench.report.blocks import Figure, Note, Paragraph, Report, Table
+from kpbench.report.blocks import Columns, Figure, Note, Paragraph, Report, Table
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -42,7 +42,9 @@ def _cell(text: str) -> Markup:
     return Markup('{}<span class="range">{}</span>').format(m.group(1), m.group(2))
 
 
-def _block(b: Paragraph | Table | Figure | Note) -> dict:
+def _block(b: Paragraph | Table | Figure | Note | Columns) -> dict:
+    if isinstance(b, Columns):
+        return {"kind": "columns", "blocks": [_block(x) for x in b.blocks]}
     if isinstance(b, Figure):
         uri = "data:image/png;base64," + base64.b64encode(b.png).decode("ascii")
         return {"kind": "figure", "src": uri, "caption": b.caption, "name": b.name}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kpbench.report.blocks import Figure, Note, Paragraph, Report, Table
+from kpbench.report.blocks import Columns, Figure, Note, Paragraph, Report, Table
 
 
 def render_md(report: Report) -> tuple[str, dict[str, bytes]]:
@@ -17,7 +17,7 @@ def render_md(report: Report) -> tuple[str, dict[str, bytes]]:
     pictures: dict[str, bytes] = {}
     for s in report.sections:
         out += [f"## {s.title}", ""]
-        for b in s.blocks:
+        for b in _flat(s.blocks):
             if isinstance(b, Paragraph):
                 out += [b.text, ""]
             elif isinstance(b, Note):
@@ -30,6 +30,10 @@ def render_md(report: Report) -> tuple[str, dict[str, bytes]]:
     if report.inputs:
         out += ["## Inputs", ""] + [f"- `{line}`" for line in report.inputs] + [""]
     return "\n".join(out), pictures
+
+
+def _flat(blocks: list) -> list:
+    return [x for b in blocks for x in (_flat(b.blocks) if isinstance(b, Columns) else [b])]
 
 
 def _table(t: Table) -> list[str]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from kpbench.report import figures
-from kpbench.report.blocks import Figure, Note, Paragraph, Section, Table
+from kpbench.report.blocks import Columns, Figure, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs, RunDir
 from kpbench.report.fmt import DASH, humanize, num, si, usd
 
@@ -114,9 +115,10 @@ def dataset(inputs: Inputs, *, faces_png: bytes | None = None, missing_png: byte
         faces = inputs.faces
         meta = getattr(faces, "meta", {}) or {}
         source = getattr(faces, "source", "") or inputs.data_path
-        kind = "synthetic faces in Kaggle layout (not real photographs)" if "synthetic" in str(
-            source
-        ) + str(meta.get("load")) else "Kaggle Facial Keypoints Detection training set"
+        synthetic = (str(meta.get("load")) == "synthetic" or str(source).startswith("synthetic")
+                     or _marked_synthetic(source))
+        kind = ("synthetic faces (cartoons in Kaggle's layout and missing-label pattern, not photographs)"
+                if synthetic else "file in the Kaggle Facial Keypoints Detection layout")
         rows = int(ins.get("rows", 0))
         complete = int(ins.get("complete_rows", 0))
         s.add(
@@ -137,15 +139,30 @@ def dataset(inputs: Inputs, *, faces_png: bytes | None = None, missing_png: byte
              f"{100 * int(labelled.get(name, 0)) / max(rows, 1):.0f}"]
             for name in (labelled or missing)
         ]
-        s.add(Table(["Keypoint", "Labelled (rows)", "Missing (rows)", "Labelled (%)"], kp_rows,
-                    "Labels per keypoint: most rows carry only the four common keypoints."))
+        kp_table = Table(["Keypoint", "Labelled (rows)", "Missing (rows)", "Labelled (%)"], kp_rows,
+                         "Labels per keypoint: most rows carry only the four common keypoints.")
         if missing_png:
-            s.add(Figure("dataset-missing.png", missing_png, "Missing labels per keypoint."))
+            s.add(Columns([kp_table, Figure("dataset-missing.png", missing_png, "Missing labels per keypoint.")]))
+        else:
+            s.add(kp_table)
         if faces_png:
             s.add(Figure("dataset-samples.png", faces_png, "Sample faces with their labelled keypoints."))
     s.add(Paragraph(_preprocessing_text(primary_run(inputs))))
     _missing_handling(inputs, s)
     return s
+
+
+SYNTHETIC_MARK = "kpbench synthetic faces"  # first line of README.txt beside files `kpbench demo` generated
+
+
+def _marked_synthetic(source: str) -> bool:
+    path = Path(str(source))
+    for folder in (path, path.parent):
+        try:
+            return (folder / "README.txt").read_text(encoding="utf-8").startswith(SYNTHETIC_MARK)
+        except OSError:
+            continue
+    return False
 
 
 def _preprocessing_text(run: RunDir | None) -> str:
@@ -235,11 +252,21 @@ def model(inputs: Inputs) -> Section:
 
 def _layers_table(summary: dict) -> Table:
     layers = summary["layers"]
-    if isinstance(layers[0], dict):
-        keys = list(layers[0].keys())
-        rows = [[_cell(layer.get(k), k) for k in keys] for layer in layers]
-        return Table([_layer_header(k) for k in keys], rows, "Layers, output shapes, parameters and FLOPs per image.")
-    return Table(["Layer"], [[str(x)] for x in layers], "Layers.")
+    if not isinstance(layers[0], dict):
+        return Table(["Layer"], [[str(x)] for x in layers], "Layers.")
+    # Activations and the like (no parameters, no FLOPs counted, shape unchanged) only lengthen the table.
+    shown, prev_shape = [], None
+    for layer in layers:
+        passive = not layer.get("params") and not (layer.get("forward_flops") or layer.get("flops"))
+        if not (passive and layer.get("output_shape") == prev_shape):
+            shown.append(layer)
+        prev_shape = layer.get("output_shape")
+    keys = list(layers[0].keys())
+    rows = [[_cell(layer.get(k), k) for k in keys] for layer in shown]
+    omitted = len(layers) - len(shown)
+    caption = "Layers, output shapes, parameters and FLOPs per image" + (
+        f"; {omitted} layers without parameters that keep the shape (activations) not shown." if omitted else ".")
+    return Table([_layer_header(k) for k in keys], rows, caption)
 
 
 def _layer_header(key: str) -> str:
@@ -276,6 +303,8 @@ def optimizer(inputs: Inputs) -> Section:
     shown = ("optimizer", "lr", "weight_decay", "schedule", "batch_size", "epochs", "time_budget_s",
              "target_rmse_px", "precision", "device", "seed")
     rows = [[SETTING_NAMES.get(k, humanize(k)), _config_value(cfg[k])] for k in shown if k in cfg]
+    if "epochs" in cfg and cfg["epochs"] is None and cfg.get("time_budget_s"):
+        rows = [[n, "as many as the time budget allows" if n == "Epochs" else v] for n, v in rows]
     loss = cfg.get("loss") or "mean squared error on normalised coordinates, counting only labelled ones (masked)"
     rows.append(["Loss", str(loss)])
     rows.append(["Metrics", "validation RMSE in pixels (the Kaggle score), RMSE per keypoint, time to target RMSE"])
@@ -307,7 +336,7 @@ def training(inputs: Inputs) -> Section:
     history = m.get("history") or []
     ttt = m.get("time_to_target_s")
     s.add(Paragraph(
-        f"{len(history)} epochs in {num(m.get('train_s'))} s; final validation RMSE "
+        f"{len(history)} epoch{'' if len(history) == 1 else 's'} in {num(m.get('train_s'))} s; final validation RMSE "
         f"{num(m.get('final_val_rmse_px'))} px"
         + (f"; target {num(run.config.get('target_rmse_px'))} px reached after {num(ttt)} s" if ttt is not None else "")
         + "."

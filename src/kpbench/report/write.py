@@ -66,18 +66,31 @@ def build_report(inputs: Inputs) -> Report:
 def _data_pictures(inputs: Inputs) -> dict:
     if inputs.faces is None:
         return {}
-    from kpbench.data import plot_missing, plot_samples
-
     out = {}
-    try:
-        out["faces_png"] = figures.png_via_file(plot_samples, inputs.faces, n=16)
-    except Exception as e:  # a picture failing must not lose the rest of the report
-        inputs.warn(f"sample faces not drawn: {e}")
-    try:
-        out["missing_png"] = figures.png_via_file(plot_missing, inputs.inspection["object"])
-    except Exception as e:
-        inputs.warn(f"missing-label chart not drawn: {e}")
+    for key, fname, arg, caption in (("faces_png", "plot_samples", inputs.faces, "sample faces"),
+                                     ("missing_png", "plot_missing", (inputs.inspection or {}).get("object"),
+                                      "missing-label chart")):
+        draw = _data_function(fname)
+        if draw is None:
+            inputs.warn(f"{caption} not drawn: kpbench.data has no {fname}")
+            continue
+        try:
+            out[key] = figures.png_via_file(draw, arg)
+        except Exception as e:  # a picture failing must not lose the rest of the report
+            inputs.warn(f"{caption} not drawn: {e}")
     return out
+
+
+def _data_function(name: str):
+    # kpbench.data exports the plots; older trees keep them in data.inspect or data.plots.
+    import importlib
+
+    for module in ("kpbench.data", "kpbench.data.inspect", "kpbench.data.plots"):
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+    return None
 
 
 def _cost_charts(inputs: Inputs) -> list[tuple[str, bytes, str]]:

@@ -109,7 +109,8 @@ def cpu_has_native_bf16() -> bool:
     return torch.backends.cpu.get_cpu_capability() in ("AVX512_BF16", "AMX")  # not all builds report these
 
 
-def resolve_precision(name: str, device: str) -> str:
+def resolve_precision(name: str, device: str, model: str | None = None) -> str:
+    """fp32 or bf16. auto: bf16 on CUDA with bf16; on CPU with native bf16, for networks where it pays."""
     import torch
 
     if name != "auto":
@@ -118,4 +119,10 @@ def resolve_precision(name: str, device: str) -> str:
         return name
     if device == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if cpu_has_native_bf16() else "fp32"
+    if not cpu_has_native_bf16():
+        return "fp32"
+    if model is not None:
+        from kpbench.models import cpu_bf16_pays
+
+        return "bf16" if cpu_bf16_pays(model) else "fp32"
+    return "bf16"

@@ -46,6 +46,7 @@ class TrainResult:
     normalisation: Normalisation | None = None
     val: DeviceData | None = None  # the validation split, for pictures
     checkpoint_s: float = 0.0  # writing checkpoints, outside train_s
+    data: dict = field(default_factory=dict)  # source, sha256, rows, missing, train_rows, val_rows
 
 
 def make_optimizer(cfg: TrainConfig, model, device: str):
@@ -77,7 +78,7 @@ def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None
         raise KpbenchError(f"{faces.source or 'data'}: has no keypoint labels to train on")
     emit = on_event or (lambda name, fields: None)
     device = resolve_device(cfg.device)
-    precision = resolve_precision(cfg.precision, device)
+    precision = resolve_precision(cfg.precision, device, cfg.model)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if device == "cuda":
@@ -201,14 +202,20 @@ def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None
     if not history:
         raise KpbenchError("training stopped before its first epoch (time budget too small?)")
     last = history[-1]
-    return TrainResult(
+    result = TrainResult(
         model=model, history=history, final_val_rmse_px=last["val_rmse_px"],
         val_rmse_per_keypoint_px=last["val_rmse_per_keypoint_px"], time_to_target_s=time_to_target,
         train_s=elapsed_s, eval_s=eval_total_s, warmup_s=warmup_s,
         steady_images_per_s=steady_images / steady_s if steady_s > 0 else 0.0,
         images_seen=sum(h["images"] for h in history), device=device, precision=precision, config=cfg,
-        normalisation=norm, val=val, checkpoint_s=ckpt_s,
+        normalisation=norm, val=val, checkpoint_s=ckpt_s, data=data_info,
     )
+    if out_dir is not None:
+        from kpbench.models import summarize
+        from kpbench.train.outputs import write_run_outputs
+
+        write_run_outputs(out_dir, result, data_info, summarize(model, cfg.model))
+    return result
 
 
 def _train_step(model, opt, data: DeviceData, idx: torch.Tensor, norm: Normalisation, cfg: TrainConfig,

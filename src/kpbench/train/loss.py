@@ -30,3 +30,13 @@ def rmse_px(sq_sum: torch.Tensor, count: torch.Tensor, names: tuple[str, ...]) -
     overall = float((sq.sum() / n.sum().clamp(min=1)).sqrt())
     per = {name: (float((s / c).sqrt()) if c > 0 else float("nan")) for name, s, c in zip(names, sq, n)}
     return overall, per
+
+
+def rmse_of_predictions_px(pred_px, true_px, names: tuple[str, ...]) -> tuple[float, dict[str, float]]:
+    """RMSE of (N,15,2) pixel predictions against pixel labels (NaN = missing): overall, per keypoint."""
+    import numpy as np
+
+    half = IMAGE_SIZE / 2
+    pred = torch.from_numpy((np.asarray(pred_px, dtype=np.float32) - half) / half)
+    true = torch.from_numpy((np.asarray(true_px, dtype=np.float32) - half) / half)
+    return rmse_px(*squared_error_sums_px(pred, true), names)

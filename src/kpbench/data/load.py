@@ -1,0 +1,188 @@
+"""load_faces: the one way into a FaceSet, from Kaggle's files (parsed once, then cached) or synthetic.
+
+A cold load reads the file, hashes it in a second thread while the CSV is
+parsed (hashlib releases the GIL), writes the arrays to the cache, and
+remembers the file's hash under its stat. A warm load finds the hash from the
+stat and reads the arrays back: no hashing, no parsing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+import time
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from kpbench.data import cache, csvparse, kaggle
+from kpbench.data.faceset import FaceSet
+from kpbench.errors import KpbenchError
+
+SYNTHETIC = "synthetic"
+
+
+def load_faces(path: str | Path, *, cache: bool = True, progress: bool = True, split: str = "training") -> FaceSet:
+    """Faces from Kaggle's files or ``"synthetic"``; see docs/design.md.
+
+    ``path``: the competition zip, training.zip/test.zip, an extracted CSV, a
+    directory holding those, or ``"synthetic"`` (2000 rows, seed 0;
+    ``"synthetic:ROWS"`` or ``"synthetic:ROWS:SEED"`` for others). ``split``
+    picks training or test from a directory or the competition zip; a single
+    CSV is whatever its header says. ``meta`` = {"load": "parse"|"cache"|"synthetic",
+    "load_s", "file"}; ``sha256`` = the hash of the file named.
+    """
+    start_s = time.perf_counter()
+    if isinstance(path, str) and (path == SYNTHETIC or path.startswith(SYNTHETIC + ":")):
+        faces = _synthetic(path)
+        # a copy per caller: the cached arrays stay as generated whatever a caller does
+        faces = replace(faces, images=faces.images.copy(), keypoints=faces.keypoints.copy())
+        return _with_meta(faces, "synthetic", start_s, path)
+    file = kaggle.find_file(path, split).resolve()
+    use_cache = cache
+    if use_cache:
+        sha = _cache.indexed_sha256(file)
+        if sha is not None:
+            arrays = _cache.load_arrays(sha, split)
+            if arrays is not None:
+                return _with_meta(_faceset(arrays, file, sha), "cache", start_s, str(file))
+    st = file.stat()
+    data = file.read_bytes()
+    hasher = _Hasher(data)  # runs beside the parse
+    member, text = kaggle.csv_bytes(file, data, split)
+    bar = _LazyBar(f"parsing {member}", enabled=progress)
+    hit: dict[str, np.ndarray] | None = None
+
+    def check_cache() -> None:
+        # the same content seen under another name or stat: stop parsing, take the cached arrays
+        nonlocal hit
+        if use_cache and hit is None and hasher.done() and _cache.has_arrays(hasher.sha256, split):
+            hit = _cache.load_arrays(hasher.sha256, split)
+            if hit is not None:
+                raise _CacheHit
+
+    def on_rows(done: int, total: int) -> None:
+        bar.update(done, total)
+        check_cache()
+
+    try:
+        check_cache()  # after unzipping, the hash of the (smaller) zip is often known already
+        parsed = csvparse.parse_faces_csv(text, member.rsplit("/", 1)[-1], on_rows)
+        arrays = _arrays(parsed)
+        how = "parse"
+    except _CacheHit:
+        arrays, how = hit, "cache"
+    finally:
+        bar.close()
+    sha = hasher.result()
+    if use_cache:
+        if how == "parse":
+            _cache.save_arrays(sha, split, arrays)
+        _cache.record_sha256(file, st, sha)
+    return _with_meta(_faceset(arrays, file, sha), how, start_s, str(file))
+
+
+_cache = cache  # the module; the keyword argument `cache` shadows its name inside load_faces
+
+
+class _CacheHit(Exception):
+    pass
+
+
+class _Hasher:
+    def __init__(self, data: bytes) -> None:
+        self.sha256 = ""
+        self._thread = threading.Thread(target=self._run, args=(data,), daemon=True)
+        self._thread.start()
+
+    def _run(self, data: bytes) -> None:
+        self.sha256 = hashlib.sha256(data).hexdigest()
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self) -> str:
+        self._thread.join()
+        return self.sha256
+
+
+def _arrays(parsed: csvparse.ParsedCSV) -> dict[str, np.ndarray]:
+    arrays = {"images": parsed.images}
+    if parsed.keypoints is not None:
+        arrays["keypoints"] = parsed.keypoints
+    if parsed.image_ids is not None:
+        arrays["image_ids"] = parsed.image_ids
+    return arrays
+
+
+def _faceset(arrays: dict[str, np.ndarray], file: Path, sha: str) -> FaceSet:
+    return FaceSet(
+        images=arrays["images"],
+        keypoints=arrays.get("keypoints"),
+        image_ids=arrays.get("image_ids"),
+        source=str(file),
+        sha256=sha,
+    )
+
+
+def _with_meta(faces: FaceSet, how: str, start_s: float, file: str) -> FaceSet:
+    return replace(faces, meta={**faces.meta, "load": how, "load_s": time.perf_counter() - start_s, "file": file})
+
+
+def _synthetic(spec: str) -> FaceSet:
+    parts = spec.split(":")[1:]
+    try:
+        rows = int(parts[0]) if parts else None
+        seed = int(parts[1]) if len(parts) > 1 else None
+        if len(parts) > 2 or (rows is not None and rows < 1):
+            raise ValueError
+    except ValueError:
+        raise KpbenchError(f"{spec!r}: expected 'synthetic', 'synthetic:ROWS' or 'synthetic:ROWS:SEED'") from None
+    from kpbench.data.synth import DEFAULT_ROWS, DEFAULT_SEED
+
+    return _synthetic_cached(DEFAULT_ROWS if rows is None else rows, DEFAULT_SEED if seed is None else seed)
+
+
+@lru_cache(maxsize=4)
+def _synthetic_cached(rows: int, seed: int) -> FaceSet:
+    from kpbench.data.synth import synth_faces
+
+    faces = synth_faces(rows, seed)
+    h = hashlib.sha256(faces.images.tobytes())
+    h.update(np.ascontiguousarray(faces.keypoints).tobytes())
+    return replace(faces, sha256=h.hexdigest(), source=f"synthetic:{rows}:{seed}")
+
+
+class _LazyBar:
+    """A transient rich progress bar on stderr, shown only if the work lasts over a second."""
+
+    def __init__(self, description: str, *, enabled: bool) -> None:
+        self._description = description
+        self._enabled = enabled and sys.stderr.isatty()
+        self._start_s = time.perf_counter()
+        self._progress = None
+        self._task = None
+
+    def update(self, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        if self._progress is None:
+            if time.perf_counter() - self._start_s < 1.0:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} rows"),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self._description, total=total)
+        self._progress.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -1,0 +1,44 @@
+"""What to do with missing keypoint labels before training (pure functions)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from kpbench.data.faceset import FaceSet
+from kpbench.errors import KpbenchError
+
+MISSING_STRATEGIES: tuple[str, ...] = ("mask", "ffill", "drop")
+
+
+def apply_missing(faces: FaceSet, strategy: str) -> FaceSet:
+    """A new FaceSet with missing labels handled by ``strategy``; ``faces`` is not changed.
+
+    - ``mask``: keep the NaNs; the loss ignores them.
+    - ``ffill``: fill each of the 30 coordinate columns downwards from the last
+      row that has it, as the original study did with pandas
+      ``fillna(method="ffill")``. Leading rows whose column has no earlier value
+      can't be filled; those rows are dropped, so every row is complete.
+    - ``drop``: keep only the complete rows.
+    """
+    if strategy not in MISSING_STRATEGIES:
+        raise KpbenchError(f"unknown missing-label strategy {strategy!r}; expected one of {', '.join(MISSING_STRATEGIES)}")
+    if faces.keypoints is None:
+        raise KpbenchError(f"{faces.source or 'these faces'}: no keypoints to handle (a test file?)")
+    if strategy == "mask":
+        return replace(faces)
+    if strategy == "drop":
+        return faces.subset(np.flatnonzero(faces.complete_mask()))
+    return _ffill(faces)
+
+
+def _ffill(faces: FaceSet) -> FaceSet:
+    n = len(faces)
+    columns = faces.keypoints.reshape(n, -1)
+    # for each cell, the row of the last labelled value at or above it (0 when none: still NaN)
+    last = np.where(np.isnan(columns), 0, np.arange(n)[:, None])
+    np.maximum.accumulate(last, axis=0, out=last)
+    filled = np.take_along_axis(columns, last, axis=0).reshape(faces.keypoints.shape)
+    keep = np.flatnonzero(~np.isnan(filled).any(axis=(1, 2)))
+    return replace(faces.subset(keep), keypoints=filled[keep])

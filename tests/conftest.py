@@ -1,0 +1,49 @@
+"""Shared fixtures: small synthetic faces and Kaggle-layout files; a private cache dir per test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kpbench.data import FaceSet, synth_faces, write_synthetic
+
+FACES15 = Path(__file__).resolve().parents[1].parent / "shared/datasets/faces15"
+
+
+@pytest.fixture(autouse=True)
+def kpbench_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty KPBENCH_CACHE_DIR: the user's cache is never touched."""
+    path = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("KPBENCH_CACHE_DIR", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_faces() -> FaceSet:
+    """64 synthetic training faces, seed 0 (about a third complete). Shared: don't modify."""
+    return synth_faces(64, 0)
+
+
+@pytest.fixture(scope="session")
+def _synthetic_dir_original(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("synthetic")
+    write_synthetic(out, rows=64, seed=0, test_rows=16)
+    return out
+
+
+@pytest.fixture
+def synthetic_dir(_synthetic_dir_original: Path, tmp_path: Path) -> Path:
+    """A fresh directory with training.csv (64 rows), test.csv (16), IdLookupTable.csv, SampleSubmission.csv."""
+    out = tmp_path / "synthetic"
+    shutil.copytree(_synthetic_dir_original, out)
+    return out
+
+
+@pytest.fixture
+def faces15() -> Path:
+    """../shared/datasets/faces15 (real faces in Kaggle's layout); skips the test when absent."""
+    if not (FACES15 / "training.zip").is_file():
+        pytest.skip("../shared/datasets/faces15 is absent")
+    return FACES15
