@@ -113,9 +113,13 @@ def test_cost_section_shows_the_comparison_not_a_recomputation(full_report):
 
 def test_timing_section_shows_phases_with_spread(full_report):
     _, html, md = full_report
+    from kpbench.report.fmt import spread
+
     timing = md[md.index("## 7."):md.index("## 8.")]
-    assert "1.95 (1.88 … 2.01)" in timing  # init_s of record_cpu.json: median (min … max)
-    assert "Imports (s)" in timing and "Warm-up (s)" in timing
+    init = json.loads(RECORD_CPU.read_text())["figures"]["init_s"]
+    assert f"{init['median']:.2f}" in timing and " … " in spread(init)
+    assert spread(init) in timing  # median (min … max)
+    assert "Imports (s)" in timing and "Warm-up, in training (s)" in timing
     assert "timing.png" in timing
 
 

@@ -1,6 +1,6 @@
 """`kpbench demo`: synthetic faces → train → bench this machine → report, in a few minutes.
 
-Last measured: about 3 minutes on a 2-vCPU Xeon (no GPU), 2026-11. Every step
+Last measured: 133 s on 2 shared vCPUs (Xeon, no GPU; 3 min under load 5), 2026-11-24. Every step
 prints where it is; a step that fails is reported, the rest still runs, and the
 report says what is missing.
 """

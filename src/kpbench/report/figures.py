@@ -17,7 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 DPI = 100
-PHASES = ("imports_s", "device_init_s", "data_load_s", "model_build_s", "warmup_s")
+# init_s = the sum of these four: everything before the first training step (docs/design.md, Record).
+INIT_PHASES = ("imports_s", "device_init_s", "data_load_s", "model_build_s")
 PHASE_LABELS = {
     "imports_s": "imports",
     "device_init_s": "device init",
@@ -25,6 +26,7 @@ PHASE_LABELS = {
     "model_build_s": "model build",
     "warmup_s": "warm-up / compile",
 }
+TRAIN_COLOR = "#4d5b6a"
 PALETTE = ("#3b6ea8", "#7fb3d5", "#e3a04f", "#a5c882", "#c76b6b", "#8e7cc3")
 
 
@@ -57,13 +59,13 @@ def png_via_file(draw: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes:
 
 def timing_png(machines: list[tuple[str, dict]]) -> bytes:
     """Left: initialization phases stacked per machine (medians), error bar = init_s min…max.
-    Right: training time per machine, median with min…max."""
+    Right: training time per machine (median, min…max), its warm-up steps (inside train_s) marked."""
     names = [n for n, _ in machines]
-    height = 1.4 + 0.45 * len(names)
+    height = 1.7 + 0.45 * len(names)
     fig, (ax_init, ax_train) = _subplots(2, (9.5, height), sharey=True)
     ys = range(len(names))
     left = [0.0] * len(names)
-    for i, phase in enumerate(PHASES):
+    for i, phase in enumerate(INIT_PHASES):
         widths = [float(((r.get("phases") or {}).get(phase) or {}).get("median") or 0.0) for _, r in machines]
         ax_init.barh(ys, widths, left=left, color=PALETTE[i % len(PALETTE)], label=PHASE_LABELS[phase], height=0.6)
         left = [a + b for a, b in zip(left, widths)]
@@ -72,15 +74,20 @@ def timing_png(machines: list[tuple[str, dict]]) -> bytes:
     ax_init.invert_yaxis()
     ax_init.set_xlabel("initialization (s)")
     # Legend under the plot: inside it would hide the bars of the last machine.
-    fig.legend(*ax_init.get_legend_handles_labels(), loc="lower center", ncol=len(PHASES), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, -0.02))
-    _style(ax_init)
     trains = [((r.get("figures") or {}).get("train_s") or {}) for _, r in machines]
-    ax_train.barh(ys, [float(f.get("median") or 0.0) for f in trains], color=PALETTE[0], height=0.6)
+    warm = [float(((r.get("phases") or {}).get("warmup_s") or {}).get("median") or 0.0) for _, r in machines]
+    steady = [max(0.0, float(f.get("median") or 0.0) - w) for f, w in zip(trains, warm)]
+    ax_train.barh(ys, warm, color=PALETTE[4], height=0.6, label=PHASE_LABELS["warmup_s"] + " (inside training)")
+    ax_train.barh(ys, steady, left=warm, color=TRAIN_COLOR, height=0.6, label="training after warm-up")
+    handles, labels = ax_init.get_legend_handles_labels()
+    h2, l2 = ax_train.get_legend_handles_labels()
+    fig.legend(handles + h2, labels + l2, loc="lower center", ncol=3, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    _style(ax_init)
     _errorbars(ax_train, trains)
     ax_train.set_xlabel("training (s)")
     _style(ax_train)
-    fig.tight_layout(rect=(0, 0.12 if len(names) < 4 else 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.5 / height, 1, 1))  # room for the legend underneath
     return _png(fig)
 
 

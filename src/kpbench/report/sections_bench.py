@@ -14,8 +14,10 @@ from kpbench.report.build import Inputs
 from kpbench.report.fmt import DASH, num, spread, usd
 from kpbench.report.sections import machine_names, primary_run
 
+# init_s sums the first four; warm-up (first steps, compile) lies inside train_s (docs/design.md, Record).
 PHASE_COLUMNS = [("imports_s", "Imports (s)"), ("device_init_s", "Device init (s)"), ("data_load_s", "Data load (s)"),
-                 ("model_build_s", "Model build (s)"), ("warmup_s", "Warm-up (s)"), ("init_s", "Init total (s)")]
+                 ("model_build_s", "Model build (s)"), ("init_s", "Init total (s)"),
+                 ("warmup_s", "Warm-up, in training (s)")]
 
 
 # -- 7 ------------------------------------------------------------------------
@@ -29,11 +31,13 @@ def timing(inputs: Inputs) -> Section:
     recs = [r for _, r in inputs.records]
     s.add(Paragraph(
         "Each repeat runs in a fresh process, so initialization (imports, device start, data load, "
-        "model build, warm-up) is measured as a user meets it. Figures: median (min … max) over repeats."
+        "model build: everything before the first training step) is measured as a user meets it. The "
+        "warm-up (first steps, any compile) is part of training time and shown on its own. Figures: "
+        "median (min … max) over repeats."
     ))
     s.add(Figure("timing.png", figures.timing_png(list(zip(names, recs))),
-                 "Left: initialization phases per machine (medians, stacked; whisker = total min … max). "
-                 "Right: training time (median; whisker = min … max)."))
+                 "Left: initialization phases per machine (medians, stacked; whisker = init min … max). "
+                 "Right: training time (median; whisker = min … max), its warm-up steps in red."))
     rows = []
     for name, r in zip(names, recs):
         f = r.get("figures") or {}
@@ -55,7 +59,8 @@ def timing(inputs: Inputs) -> Section:
     phase_rows = [[name] + [spread((r.get("figures") if k == "init_s" else r.get("phases") or {}).get(k), 3)
                             for k, _ in PHASE_COLUMNS] for name, r in zip(names, recs)]
     s.add(Table(["Machine"] + [h for _, h in PHASE_COLUMNS], phase_rows,
-                "Initialization phases: median (min … max) over repeats."))
+                "Initialization phases, median (min … max) over repeats; init total = the four phases before "
+                "the first training step; warm-up is inside the training time."))
     s.add(_work_table(names, recs))
     failed = [(n, x) for n, r in zip(names, recs) for x in (r.get("repeats") or {}).get("failed") or []]
     for n, x in failed:
