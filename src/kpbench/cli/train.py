@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from kpbench.errors import KpbenchError
+from kpbench.train.config import TrainConfig  # plain dataclass; imports no torch
 
 ModelName = Enum("ModelName", {n: n for n in ("bncnn", "seed")}, type=str)  # kept in step with MODEL_NAMES by a test
 Optimizer = Enum("Optimizer", {n: n for n in ("adamw", "adam", "sgd")}, type=str)
@@ -16,6 +17,7 @@ Schedule = Enum("Schedule", {n: n for n in ("onecycle", "cosine", "constant")}, 
 Missing = Enum("Missing", {n: n for n in ("mask", "ffill", "drop")}, type=str)
 Device = Enum("Device", {n: n for n in ("auto", "cpu", "cuda")}, type=str)
 Precision = Enum("Precision", {n: n for n in ("auto", "fp32", "bf16")}, type=str)
+_D = TrainConfig()  # defaults shown in --help
 
 
 def register(app: typer.Typer) -> None:
@@ -29,19 +31,19 @@ def register(app: typer.Typer) -> None:
 def train_command(
     data: str = typer.Option(..., "--data", help="Kaggle training.zip/CSV, a directory holding it, or 'synthetic'."),
     out: Path = typer.Option(..., "--out", help="Run directory: model.pt, checkpoint.pt, metrics.json, pictures."),
-    model: ModelName = typer.Option("bncnn", "--model", help="Network: bncnn (default, fast and accurate) or seed."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs to train (default 30 without --time-budget)."),
+    model: Optional[ModelName] = typer.Option(None, "--model", help=f"Network (default: {_D.model}): bncnn (fast, accurate) or seed (classic)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs to train (default: 30 without --time-budget)."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", min=0.1, help="Seconds of training wall clock; the schedule spans it."),
     target_rmse: Optional[float] = typer.Option(None, "--target-rmse", min=0.0, help="Stop once validation RMSE (px) reaches this."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
-    optimizer: Optimizer = typer.Option("adamw", "--optimizer"),
-    lr: float = typer.Option(2e-3, "--lr", min=0.0, help="Peak learning rate."),
-    schedule: Schedule = typer.Option("onecycle", "--schedule"),
-    missing: Missing = typer.Option("mask", "--missing", help="mask: loss ignores missing labels; ffill; drop incomplete rows."),
-    val_frac: float = typer.Option(0.15, "--val-frac", min=0.0, max=1.0),
-    seed: int = typer.Option(0, "--seed"),
-    device: Device = typer.Option("auto", "--device"),
-    precision: Precision = typer.Option("auto", "--precision", help="auto: bf16 on CUDA and CPUs with native bf16, else fp32."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help=f"(default: {_D.batch_size})"),
+    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help=f"(default: {_D.optimizer})"),
+    lr: Optional[float] = typer.Option(None, "--lr", min=0.0, help=f"Peak learning rate (default: {_D.lr})."),
+    schedule: Optional[Schedule] = typer.Option(None, "--schedule", help=f"(default: {_D.schedule})"),
+    missing: Optional[Missing] = typer.Option(None, "--missing", help=f"mask: loss ignores missing labels; ffill; drop (default: {_D.missing})."),
+    val_frac: Optional[float] = typer.Option(None, "--val-frac", min=0.0, max=1.0, help=f"(default: {_D.val_frac})"),
+    seed: Optional[int] = typer.Option(None, "--seed", help=f"(default: {_D.seed})"),
+    device: Optional[Device] = typer.Option(None, "--device", help=f"(default: {_D.device})"),
+    precision: Optional[Precision] = typer.Option(None, "--precision", help="auto: bf16 on CUDA and on CPUs with native bf16 where it pays, else fp32 (default: auto)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="No flip, shift, scale or rotation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.pt."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: physical cores)."),
@@ -57,16 +59,23 @@ def train_command(
     from kpbench.train import TrainConfig, train
     from kpbench.train.config import resolve_device, resolve_precision
 
-    cfg = TrainConfig(
-        model=model.value, epochs=epochs, time_budget_s=time_budget, target_rmse_px=target_rmse, batch_size=batch_size,
-        optimizer=optimizer.value, lr=lr, schedule=schedule.value, missing=missing.value, val_frac=val_frac, seed=seed,
-        device=device.value, precision=precision.value, augment=not no_augment, flip=not no_augment, threads=threads,
-    ).validate()
+    given = {
+        "model": model, "epochs": epochs, "time_budget_s": time_budget, "target_rmse_px": target_rmse,
+        "batch_size": batch_size, "optimizer": optimizer, "lr": lr, "schedule": schedule, "missing": missing,
+        "val_frac": val_frac, "seed": seed, "device": device, "precision": precision, "threads": threads,
+    }
+    # Unset options keep TrainConfig's defaults: the one place that holds them.
+    settings = {k: (v.value if isinstance(v, Enum) else v) for k, v in given.items() if v is not None}
+    if no_augment:
+        settings |= {"augment": False, "flip": False}
+    cfg = TrainConfig(**settings).validate()
+    from rich.markdown import Markdown
+
     console = Console(stderr=False)
     dev = resolve_device(cfg.device)
     console.print(f"[bold]config[/bold] (device {dev}, precision {resolve_precision(cfg.precision, dev, cfg.model)})")
-    console.print("  " + ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items()))
-    console.print(summarize(build_model(cfg.model), cfg.model).to_markdown())
+    console.print("  " + ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items()), highlight=False)
+    console.print(Markdown(summarize(build_model(cfg.model), cfg.model).to_markdown()))
     faces = load_faces(data, progress=progress)
     result = train(faces, cfg, out_dir=out, resume=resume, progress=progress)
     target = "" if result.time_to_target_s is None else f", target reached at {result.time_to_target_s:.1f} s"
@@ -75,7 +84,7 @@ def train_command(
         f"{result.train_s:.1f} s training ({result.steady_images_per_s:.0f} images/s steady, "
         f"{result.device}/{result.precision}){target}"
     )
-    console.print(f"wrote {out}/model.pt, metrics.json, curves.png, faces.png, keypoint_error.png")
+    console.print(f"wrote {out}/: model.pt, metrics.json, curves.png, faces.png, keypoint_error.png", highlight=False)
 
 
 def evaluate_command(

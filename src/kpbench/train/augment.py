@@ -24,6 +24,17 @@ def flip_permutation(n_keypoints: int = 15) -> list[int]:
     return perm
 
 
+_PERM_CACHE: dict[tuple[str, int], torch.Tensor] = {}
+
+
+def flip_index(n_keypoints: int, device: torch.device) -> torch.Tensor:
+    """flip_permutation as an index tensor on ``device``, made once: no host→device copy per step."""
+    key = (str(device), n_keypoints)
+    if key not in _PERM_CACHE:
+        _PERM_CACHE[key] = torch.tensor(flip_permutation(n_keypoints), device=device)
+    return _PERM_CACHE[key]
+
+
 def to_normalised(keypoints_px: torch.Tensor) -> torch.Tensor:
     return (keypoints_px - HALF) / HALF
 
@@ -34,7 +45,7 @@ def to_pixels(keypoints_norm: torch.Tensor) -> torch.Tensor:
 
 def hflip(images: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mirror images (B,1,H,W) and normalised keypoints (B,15,2): x → -x, left ↔ right."""
-    kp = keypoints[:, flip_permutation(keypoints.shape[1])]
+    kp = keypoints[:, flip_index(keypoints.shape[1], keypoints.device)]
     kp = torch.stack((-kp[..., 0], kp[..., 1]), dim=-1)
     return images.flip(-1), kp
 
@@ -65,8 +76,7 @@ def random_affine(
         flipped = torch.rand(b, generator=generator, device=dev) < 0.5
         sign = torch.where(flipped, -1.0, 1.0)
         a = a * torch.stack((sign, torch.ones_like(sign)), -1)[:, None, :]  # negate the x column
-        perm = torch.tensor(flip_permutation(keypoints.shape[1]), device=dev)
-        keypoints = torch.where(flipped[:, None, None], keypoints[:, perm], keypoints)
+        keypoints = torch.where(flipped[:, None, None], keypoints[:, flip_index(keypoints.shape[1], dev)], keypoints)
     theta = torch.cat((a, shift[:, :, None]), dim=2)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
