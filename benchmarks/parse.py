@@ -1,13 +1,12 @@
 """Loading Kaggle's training.csv: pandas + np.fromstring vs kpbench's parser vs kpbench's cache.
 
-Last measured 2026-11-24 on an Intel Xeon VM with 2 logical CPUs, Python 3.11,
-numpy 2.4, shared with four other engineers' test runs (load average ~6, so
-every figure is slower than on a quiet machine), 100 MB training.csv of
-faces15 (3066 faces), medians of 3 repeats:
-  pandas read_csv + fromstring   11.8 s
-  kpbench first load              1.91 s   6.2 ± 0.9x faster than pandas
-  kpbench cached load             0.096 s  123 ± 60x faster than pandas
-(Earlier on the same machine, less loaded: first load 0.87-0.93 s.)
+Last measured 2026-11-24 on the 2-core development VM (Intel Xeon, AVX512-BF16, no AMX),
+Python 3.11.7, numpy 2.4.6, quiet (load average ~1.7), 100 MB training.csv of faces15
+(3066 faces), medians of 3 repeats:
+  pandas read_csv + fromstring   5.35 s
+  kpbench first load             0.80 s   6.7 ± 1.9x faster than pandas   (target >= 5x)
+  kpbench cached load            0.042 s  128 ± 64x faster than pandas    (target >= 50x)
+(On the same VM under load average ~6: 11.8 s, 1.91 s, 0.096 s; 6.2x and 123x.)
 
 What is timed, side by side in one run, each repeat interleaved (pandas, cold, cached)
 so that drifting load on a shared machine hits all three alike:
