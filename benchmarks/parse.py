@@ -37,20 +37,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kpbench.bench.fingerprint import cpu_model
+
 # --- setup --------------------------------------------------------------------
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = REPO.parent / "shared/datasets/faces15/training.zip"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 # --- the three ways to load -----------------------------------------------------

@@ -139,7 +139,7 @@ def predict_command(
     from kpbench.train import load_predictor
 
     predictor = load_predictor(model, device=device.value)
-    test = load_faces(data, progress=True)
+    test = load_faces(data, progress=True, split="test")  # a directory or competition zip holds both
     table = read_lookup(lookup, test)
     pred = predictor.predict(test.images, flip_tta=flip_tta)
     locations = np.clip(pred[table.image_index, table.keypoint_index, table.axis], 0.0, 96.0)
