@@ -161,3 +161,12 @@ def test_cpu_claims_no_peak_and_no_mfu():
 def test_mfu_is_achieved_over_peak():
     out = flops_summary(1e9, 1000.0, "NVIDIA A100-SXM4-80GB", "bf16")
     assert out["mfu"] == pytest.approx(1e12 / 312e12)
+
+
+def test_detected_instance_type_missing_from_the_catalog_is_recorded_unpriced(imds_server, monkeypatch):
+    # imds_server answers g5.xlarge; an empty catalog stands for a type newer than ours
+    monkeypatch.setenv(IMDS_URL_ENV, imds_server)
+    monkeypatch.setattr(fingerprint, "_catalog_price", lambda instance_type: None)
+    got = fingerprint.resolve_instance(None, None)
+    assert got == {"instance_type": "g5.xlarge", "instance_type_source": "imds", "price_per_hour": None,
+                   "price_source": None}

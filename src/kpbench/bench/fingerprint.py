@@ -122,8 +122,8 @@ def software_fingerprint(torch_version: str) -> dict:
 def resolve_instance(instance_type: str | None, price_per_hour: float | None) -> dict:
     """instance_type, its source (flag|imds|None) and the hourly price (flag, else the catalog).
 
-    A known instance type that the catalog lacks, without --price-per-hour, is a
-    user error: a Record without a price cannot be costed later.
+    An --instance-type that the catalog lacks, without --price-per-hour, is a user
+    error; a detected one is recorded unpriced (see below).
     """
     from kpbench.bench.imds import detect_instance_type
 
@@ -133,13 +133,15 @@ def resolve_instance(instance_type: str | None, price_per_hour: float | None) ->
         source = "imds" if instance_type else None
     price_source = "flag" if price_per_hour is not None else None
     if instance_type is not None and price_per_hour is None:
-        price_per_hour, price_source = _catalog_price(instance_type), "catalog"
-        if price_per_hour is None:
-            how = "--instance-type" if source == "flag" else "the EC2 metadata service"
+        price_per_hour = _catalog_price(instance_type)
+        price_source = None if price_per_hour is None else "catalog"
+        if price_per_hour is None and source == "flag":
             raise KpbenchError(
-                f"instance type {instance_type!r} (from {how}) is not in the price catalog; "
+                f"instance type {instance_type!r} (from --instance-type) is not in the price catalog; "
                 "pass --price-per-hour"
             )
+        # A detected type the catalog lacks (a new EC2 type, say) is still benched: the
+        # Record stays unpriced and `kpbench compare --price-per-hour` can price it later.
     return {
         "instance_type": instance_type,
         "instance_type_source": source,
