@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip install -q -c constraints.txt
 STAMP = .install.stamp
 
-.PHONY: demo test bench-parse bench-train install clean
+.PHONY: demo test bench-parse bench-peers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e '.[test]'
@@ -20,8 +20,9 @@ test: $(STAMP)
 bench-parse: $(STAMP)
 	$(PY) benchmarks/parse.py
 
-bench-train: $(STAMP)
-	$(PY) benchmarks/train_cpu.py
+# TensorFlow lives apart: KERAS_PYTHON=/path/to/python-with-tensorflow make bench-peers
+bench-peers: $(STAMP)
+	$(PY) benchmarks/peers.py $(if $(KERAS_PYTHON),--keras-python $(KERAS_PYTHON))
 
 clean:
 	rm -rf $(STAMP) kpbench-demo runs build *.egg-info src/*.egg-info

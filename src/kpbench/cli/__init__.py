@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(e))
     except usage as e:
         _fail(e.format_message())
+    except OSError as e:  # an unwritable --out, an unreadable file: the user's to fix
+        _fail(f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e))
     except aborts + (KeyboardInterrupt,):
         print("kpbench: interrupted", file=sys.stderr)
         sys.exit(130)
