@@ -56,7 +56,7 @@ def load_arrays(data: str, rows: int | None, out: Path) -> tuple[Path, str]:
     """The complete rows of the data set as an npz every peer can read (Keras has no kpbench)."""
     from kpbench.data import load_faces
 
-    faces = load_faces(data if data == "synthetic" or Path(data).exists() else "synthetic", progress=False)
+    faces = load_faces(data, progress=False)
     faces = faces.subset(np.flatnonzero(faces.complete_mask()))
     if rows:
         faces = faces.subset(np.arange(min(rows, len(faces))))
@@ -101,13 +101,19 @@ def main() -> int:
     args = p.parse_args()
     if args.epochs < 2:
         p.error("--epochs must be at least 2: the first epoch is warm-up")
+    if args.data != "synthetic" and not Path(args.data).exists():
+        if args.data != str(FACES15):
+            p.error(f"--data {args.data}: no such file or directory (or pass 'synthetic')")
+        print(f"note: {FACES15} is absent; using synthetic faces")  # the default only
+        args.data = "synthetic"
 
-    from kpbench.bench.fingerprint import cpu_has_bf16, cpu_model
+    from kpbench.bench.fingerprint import cpu_model
     from kpbench.bench.stats import figure, ratio
+    from kpbench.train.config import cpu_has_native_bf16
 
     import torch
 
-    bf16 = cpu_has_bf16() or torch.cuda.is_available()
+    bf16 = cpu_has_native_bf16() or torch.cuda.is_available()
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="kpbench-peers-") as tmp:
         npz, described = load_arrays(args.data, args.rows, Path(tmp) / "faces.npz")

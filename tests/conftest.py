@@ -20,6 +20,15 @@ def kpbench_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     return path
 
 
+@pytest.fixture(autouse=True)
+def no_instance_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never send traffic off loopback: instance metadata is off (subprocesses inherit it).
+
+    Tests that need the fake metadata server on 127.0.0.1 set KPBENCH_IMDS_URL themselves.
+    """
+    monkeypatch.setenv("KPBENCH_IMDS_URL", "off")
+
+
 @pytest.fixture(scope="session")
 def synthetic_faces() -> FaceSet:
     """64 synthetic training faces, seed 0 (about a third complete). Shared: don't modify."""

@@ -53,8 +53,8 @@ def test_keypoints_stay_inside_the_image():
 
 
 def _darkness_at(images: np.ndarray, points: np.ndarray) -> np.ndarray:
-    x = np.clip(np.rint(points[:, 0]).astype(int), 0, 95)
-    y = np.clip(np.rint(points[:, 1]).astype(int), 0, 95)
+    x = np.clip(np.floor(points[:, 0]).astype(int), 0, 95)  # pixel j covers [j, j+1)
+    y = np.clip(np.floor(points[:, 1]).astype(int), 0, 95)
     return images[np.arange(len(images)), y, x].astype(float)
 
 

@@ -11,7 +11,7 @@ import pytest
 from kpbench.cli import main
 from kpbench.data.kaggle import read_submission, write_submission
 from kpbench.errors import KpbenchError
-from kpbench.train import load_predictor, score_submission
+from kpbench.train import TrainConfig, load_predictor, score_submission
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -96,3 +96,15 @@ def test_train_cli_rejects_unknown_options_and_foreign_out_dirs(trained, capsys)
     assert code == 2 and "holds another run" in err and err.count("\n") == 1
     code, _, err = _run(["train", "--data", "synthetic", "--out", "y", "--epochs", "1", "--time-budget", "5"], capsys)
     assert code == 2 and "not both" in err
+
+
+def test_negative_seed_is_a_one_line_usage_error(tmp_path, capsys):
+    code, _, err = _run(["train", "--data", "synthetic:64", "--out", str(tmp_path / "run"), "--seed", "-1",
+                         "--epochs", "1", "--no-progress"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "seed" in err.lower()
+    with pytest.raises(KpbenchError, match="seed"):
+        TrainConfig(seed=-1).validate()
+    from kpbench.data import load_faces
+
+    with pytest.raises(KpbenchError, match="synthetic"):
+        load_faces("synthetic:64:-1")

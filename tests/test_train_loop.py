@@ -79,9 +79,25 @@ def test_same_run_again_without_resume_asks_for_resume(synthetic_faces, tmp_path
 
 
 def test_resume_of_a_finished_run_trains_no_more(synthetic_faces, tmp_path):
-    first = train(synthetic_faces, _cfg(epochs=1), out_dir=tmp_path, progress=False)
-    again = train(synthetic_faces, _cfg(epochs=1), out_dir=tmp_path, resume=True, progress=False)
+    first = train(synthetic_faces, _cfg(epochs=1, batch_size=8), out_dir=tmp_path, progress=False)  # 6 steps: past warm-up
+    again = train(synthetic_faces, _cfg(epochs=1, batch_size=8), out_dir=tmp_path, resume=True, progress=False)
     assert again.history == first.history
+    # this process trained nothing: the timings of the process that did are kept, not zeroed
+    assert (again.warmup_s, again.steady_images_per_s) == (first.warmup_s, first.steady_images_per_s)
+    assert first.warmup_s > 0 and again.checkpoint_s > 0
+    # a target given on resume is judged against the history, not the stored (absent) value
+    hit = train(synthetic_faces, _cfg(epochs=1, batch_size=8, target_rmse_px=1e6), out_dir=tmp_path, resume=True, progress=False)
+    assert hit.time_to_target_s == first.history[0]["elapsed_s"]
+
+
+def test_resume_on_another_device_reseeds_the_generator(synthetic_faces, tmp_path):
+    train(synthetic_faces, _cfg(epochs=1), out_dir=tmp_path, progress=False)
+    ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    # a CUDA generator's state: another size than the CPU one, which set_state would refuse
+    ckpt["rng"] |= {"generator": torch.zeros(16, dtype=torch.uint8), "generator_device": "cuda"}
+    torch.save(ckpt, tmp_path / "checkpoint.pt")
+    resumed = train(synthetic_faces, _cfg(epochs=2), out_dir=tmp_path, resume=True, progress=False)
+    assert len(resumed.history) == 2
 
 
 def test_resume_without_a_checkpoint_is_an_error(synthetic_faces, tmp_path):

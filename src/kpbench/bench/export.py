@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 from kpbench import atomic
@@ -31,10 +30,6 @@ def figure_rows(record: dict) -> list[dict]:
                 }
             )
     return rows
-
-
-def to_json(record: dict) -> str:
-    return json.dumps(record, indent=2) + "\n"
 
 
 def to_csv(record: dict) -> str:

@@ -30,22 +30,6 @@ def cpu_model() -> str | None:
         return platform.processor() or None
 
 
-def cpu_flags() -> set[str]:
-    """CPU feature flags (Linux); empty elsewhere."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_has_bf16() -> bool:
-    """True where bf16 matrix work runs in hardware (AVX512-BF16 or AMX)."""
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
-
-
 def memory_gb() -> float | None:
     try:
         import psutil
@@ -152,10 +136,8 @@ def resolve_instance(instance_type: str | None, price_per_hour: float | None) ->
 
 
 def _catalog_price(instance_type: str) -> float | None:
-    try:
-        from kpbench.cost.catalog import load_catalog
-    except ImportError:
-        return None  # cost area not present: no catalog, so no price
+    from kpbench.cost.catalog import load_catalog
+
     entry = load_catalog().get(instance_type)
     return None if entry is None else float(entry.price_per_hour)
 

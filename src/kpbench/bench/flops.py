@@ -78,31 +78,9 @@ def flops_summary(
     }
 
 
-def train_flops_per_image(model_name: str) -> float | None:
+def train_flops_per_image(model_name: str) -> float:
     """Forward + backward FLOPs per image of a model (device-independent, so the
     runner counts once on CPU instead of every worker counting)."""
-    from kpbench.models import build_model
+    from kpbench.models import build_model, summarize  # the models area owns FLOP counting
 
-    model = build_model(model_name)
-    try:
-        from kpbench.models import summarize  # the models area owns FLOP counting
-    except ImportError:
-        return count_train_flops_per_image(model)
-    return float(summarize(model).train_flops_per_image)
-
-
-def count_train_flops_per_image(model, *, device: str = "cpu") -> float | None:
-    """Forward + backward FLOPs per image by torch's FlopCounterMode (fallback when
-    kpbench.models.summarize is unavailable)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    batch = 2
-    x = torch.zeros(batch, 1, 96, 96, device=device)
-    try:
-        with FlopCounterMode(display=False) as counter:
-            model(x).float().sum().backward()
-    except Exception:
-        return None
-    model.zero_grad(set_to_none=True)
-    return counter.get_total_flops() / batch
+    return float(summarize(build_model(model_name)).train_flops_per_image)

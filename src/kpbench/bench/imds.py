@@ -8,6 +8,7 @@ KPBENCH_IMDS_URL at a fake server on 127.0.0.1 (or set it to "off").
 
 from __future__ import annotations
 
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -44,6 +45,6 @@ def detect_instance_type(base_url: str | None = None, *, timeout_s: float = TIME
         )
         with opener.open(get, timeout=timeout_s) as resp:
             value = resp.read().decode("ascii", "replace").strip()
-    except (OSError, urllib.error.URLError, ValueError):
+    except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError):
         return None  # not on EC2, IMDS disabled, or hop limit reached: silent by design
     return value or None

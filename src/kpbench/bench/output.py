@@ -64,7 +64,8 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
             f"{flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} [dim]({escape(flops['peak_note'])})[/]"
         )
     if machine.get("price_per_hour") is not None:
-        console.print(f"  [bold]Price[/] ${machine['price_per_hour']:.4g}/h ({machine['instance_type']})")
+        where = f" ({machine['instance_type']})" if machine.get("instance_type") else ""
+        console.print(f"  [bold]Price[/] ${machine['price_per_hour']:.4g}/h{where}")
     for failed in reps["failed"]:
         console.print(f"  [red]Repeat {failed['repeat']} failed:[/] {escape(failed['error'])}")
     noisy = [f"{name} ({fig['cv'] * 100:.0f} %)" for name, fig in record["figures"].items()

@@ -24,8 +24,10 @@ class PhaseTimer:
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        self.sync()
+        # Clock first: the entry sync may itself create the CUDA context (lazy
+        # init), and that cost belongs to the phase, not to no phase at all.
         start = time.perf_counter()
+        self.sync()
         try:
             yield
         finally:
@@ -40,15 +42,6 @@ def device_sync(device: str) -> Callable[[], None]:
 
         return torch.cuda.synchronize
     return lambda: None
-
-
-def resolve_device(device: str) -> str:
-    """"auto" → cuda when a GPU is present, else cpu; anything else as given."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def init_device(device: str) -> None:

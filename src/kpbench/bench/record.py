@@ -48,20 +48,33 @@ def load_record(path: str | Path) -> dict:
         raise KpbenchError(f"{path.name}: not valid JSON ({e})") from None
     except OSError as e:
         raise KpbenchError(f"{path}: cannot read ({e.strerror})") from None
+    return check_record(obj, path.name)
+
+
+def check_record(obj: Any, name: str) -> dict:
+    """obj if it is a Record of this schema; KpbenchError naming ``name`` otherwise."""
     schema = obj.get("schema") if isinstance(obj, dict) else None
     if not isinstance(schema, str) or not schema.startswith("kpbench.record/"):
-        raise KpbenchError(f"{path.name}: not a kpbench Record (no \"schema\": \"{SCHEMA}\")")
+        raise KpbenchError(f"{name}: not a kpbench Record (no \"schema\": \"{SCHEMA}\")")
     if schema != SCHEMA:
-        raise KpbenchError(f"{path.name}: Record schema {schema!r} is not supported (this kpbench reads {SCHEMA!r})")
+        raise KpbenchError(f"{name}: Record schema {schema!r} is not supported (this kpbench reads {SCHEMA!r})")
     for key in ("figures", "phases", "machine", "config", "runs"):
         if not isinstance(obj.get(key), (dict, list)):
-            raise KpbenchError(f"{path.name}: Record lacks {key!r}")
+            raise KpbenchError(f"{name}: Record lacks {key!r}")
     return obj
 
 
 def write_record(path: str | Path, record: dict) -> None:
     """Atomically: an interrupted write leaves the old file or none, never half a Record."""
     atomic.write_json(path, record)
+
+
+def ok_runs(runs: list[dict]) -> list[dict]:
+    """The repeats that succeeded; KpbenchError when every one failed."""
+    ok = [r for r in runs if r["ok"]]
+    if not ok:
+        raise KpbenchError(f"all {len(runs)} repeats failed; first error: {runs[0].get('error', 'unknown')}")
+    return ok
 
 
 def build_record(
@@ -76,9 +89,7 @@ def build_record(
     flops: dict,
 ) -> dict:
     """The Record from the worker results of the counted repeats (failed ones included)."""
-    ok = [r for r in runs if r["ok"]]
-    if not ok:
-        raise KpbenchError(f"all {len(runs)} repeats failed; first error: {runs[0].get('error', 'unknown')}")
+    ok = ok_runs(runs)
     figures: dict[str, dict] = {}
     for name, unit in FIGURE_UNITS.items():
         values = [r["figures"].get(name) for r in ok]

@@ -26,8 +26,10 @@ ERROR_TAIL_CHARS = 400
 
 
 def resolved(cfg: BenchConfig) -> BenchConfig:
-    """cfg with every None training setting replaced by TrainConfig's default, then checked."""
-    _check_numbers(cfg)  # before importing torch: bad input fails fast
+    """cfg with every None training setting replaced by TrainConfig's default, then checked.
+
+    The caller has run _check_numbers already (before importing torch: bad input fails fast).
+    """
     from kpbench.train import TrainConfig
 
     defaults = TrainConfig()
@@ -35,8 +37,7 @@ def resolved(cfg: BenchConfig) -> BenchConfig:
     for name in ("model", "batch_size", "precision", "device"):
         if getattr(filled, name) is None:
             setattr(filled, name, getattr(defaults, name))
-    _check_numbers(filled)
-    _check_names(filled)
+    _check_data(filled)
     # Training's own checks (precision and device names …) before any repeat runs.
     train_cfg = TrainConfig.from_dict(train_settings(filled.to_dict(), 0)).validate()
     filled.epochs = train_cfg.planned_epochs  # None: the time budget decides
@@ -58,11 +59,8 @@ def _check_numbers(cfg: BenchConfig) -> None:
             raise KpbenchError(f"{flag} must be positive, got {value}")
 
 
-def _check_names(cfg: BenchConfig) -> None:
-    from kpbench.models import MODEL_NAMES
-
-    if cfg.model not in MODEL_NAMES:
-        raise KpbenchError(f"unknown model {cfg.model!r}; choose one of {', '.join(MODEL_NAMES)}")
+def _check_data(cfg: BenchConfig) -> None:
+    # The model name is checked by TrainConfig.validate.
     if str(cfg.data) != "synthetic" and not Path(cfg.data).exists():
         raise KpbenchError(f"{cfg.data}: no such file or directory")
 
@@ -105,7 +103,6 @@ def run_repeat(job: dict, work_dir: Path, index: int) -> dict:
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         reason = tail[-1] if tail else "no output"
         out = {"ok": False, "error": f"worker exited with code {returncode}: {reason}"[:ERROR_TAIL_CHARS]}
-    out["repeat"] = job["repeat"]
     out["wall_s"] = wall_s
     return out
 
@@ -162,19 +159,14 @@ def run_bench(
             repeat = i if is_warmup else i - cfg.warmup_repeats
             bar.start(repeat, is_warmup)
             out = run_repeat({"config": cfg.to_dict(), "repeat": i}, Path(tmp), i)
-            out["repeat"] = repeat
+            out["repeat"] = repeat  # the counted repeat's number, not the worker's job index
             bar.end(out)
             if on_repeat:
                 on_repeat(out)
             if not is_warmup:
                 runs.append(out)
-    ok = [r for r in runs if r["ok"]]
-    if not ok:
-        raise KpbenchError(f"all {len(runs)} repeats failed; first error: {runs[0].get('error', 'unknown')}")
-    first = ok[0]
+    first = record.ok_runs(runs)[0]
     machine = fingerprint.machine_fingerprint(instance, first["gpu"])
-    precision = first["precision"]
-    images_per_s = sorted(r["figures"]["images_per_s"] for r in ok)[len(ok) // 2]
     rec = record.build_record(
         runs,
         requested=cfg.repeats,
@@ -183,9 +175,14 @@ def run_bench(
         config=_record_config(cfg, first),
         machine=machine,
         software=fingerprint.software_fingerprint(first["torch"]),
-        flops=flops.flops_summary(
-            flops.train_flops_per_image(cfg.model), images_per_s, machine["gpu"], precision, tf32=first.get("tf32", False)
-        ),
+        flops={},  # filled below from the Record's own images/s median
+    )
+    rec["flops"] = flops.flops_summary(
+        flops.train_flops_per_image(cfg.model),
+        rec["figures"]["images_per_s"]["median"],
+        machine["gpu"],
+        first["precision"],
+        tf32=first.get("tf32", False),
     )
     path = _free_path(out_dir / record_name(machine, cfg.model, started_s))
     record.write_record(path, rec)

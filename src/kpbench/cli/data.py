@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 def synth_command(
     out: Path = typer.Option(..., "--out", help="Directory to write training.csv, test.csv, IdLookupTable.csv, SampleSubmission.csv, solution.csv."),
     rows: int = typer.Option(2000, "--rows", min=1, help="Training faces."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same files."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same seed writes the same files."),
     test_rows: int | None = typer.Option(None, "--test-rows", min=1, help="Test faces [default: rows/4]."),
 ) -> None:
     """Write synthetic faces in the Kaggle competition's file layout."""

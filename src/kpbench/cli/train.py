@@ -9,14 +9,14 @@ from typing import Optional
 import typer
 
 from kpbench.errors import KpbenchError
-from kpbench.train.config import TrainConfig  # plain dataclass; imports no torch
+from kpbench.train.config import DEVICES, MISSING, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig  # imports no torch
 
 ModelName = Enum("ModelName", {n: n for n in ("bncnn", "seed")}, type=str)  # kept in step with MODEL_NAMES by a test
-Optimizer = Enum("Optimizer", {n: n for n in ("adamw", "adam", "sgd")}, type=str)
-Schedule = Enum("Schedule", {n: n for n in ("onecycle", "cosine", "constant")}, type=str)
-Missing = Enum("Missing", {n: n for n in ("mask", "ffill", "drop")}, type=str)
-Device = Enum("Device", {n: n for n in ("auto", "cpu", "cuda")}, type=str)
-Precision = Enum("Precision", {n: n for n in ("auto", "fp32", "bf16")}, type=str)
+Optimizer = Enum("Optimizer", {n: n for n in OPTIMIZERS}, type=str)
+Schedule = Enum("Schedule", {n: n for n in SCHEDULES}, type=str)
+Missing = Enum("Missing", {n: n for n in MISSING}, type=str)
+Device = Enum("Device", {n: n for n in DEVICES}, type=str)
+Precision = Enum("Precision", {n: n for n in PRECISIONS}, type=str)
 _D = TrainConfig()  # defaults shown in --help
 
 
@@ -41,7 +41,7 @@ def train_command(
     schedule: Optional[Schedule] = typer.Option(None, "--schedule", help=f"(default: {_D.schedule})"),
     missing: Optional[Missing] = typer.Option(None, "--missing", help=f"mask: loss ignores missing labels; ffill; drop (default: {_D.missing})."),
     val_frac: Optional[float] = typer.Option(None, "--val-frac", min=0.0, max=1.0, help=f"(default: {_D.val_frac})"),
-    seed: Optional[int] = typer.Option(None, "--seed", help=f"(default: {_D.seed})"),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help=f"(default: {_D.seed})"),
     device: Optional[Device] = typer.Option(None, "--device", help=f"(default: {_D.device})"),
     precision: Optional[Precision] = typer.Option(None, "--precision", help="auto: bf16 on CUDA and on CPUs with native bf16 where it pays, else fp32 (default: auto)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="No flip, shift, scale or rotation."),
@@ -56,7 +56,7 @@ def train_command(
         raise KpbenchError("give --epochs or --time-budget, not both")
     from kpbench.data import load_faces
     from kpbench.models import build_model, summarize
-    from kpbench.train import TrainConfig, train
+    from kpbench.train import train
     from kpbench.train.config import resolve_device, resolve_precision
 
     given = {

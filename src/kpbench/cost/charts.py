@@ -69,8 +69,13 @@ def plot_cost(comp: Comparison, path: str | Path) -> Path:
     y = list(range(len(rows)))
     h = 0.4
     ax.barh([i - h / 2 for i in y], [r.cost_per_run_usd for r in rows], height=h, color=COST_COLOR, label="per run")
-    ax.barh([i + h / 2 for i in y], [r.cost_to_target_usd or 0.0 for r in rows], height=h, color=TARGET_COLOR,
-            label="to target RMSE")
+    reached = [(i, r.cost_to_target_usd) for i, r in zip(y, rows) if r.cost_to_target_usd is not None]
+    if reached:
+        ax.barh([i + h / 2 for i, _ in reached], [c for _, c in reached], height=h, color=TARGET_COLOR,
+                label="to target RMSE")
+    for i, r in zip(y, rows):
+        if r.cost_to_target_usd is None:  # no bar: a $0 bar would read as free
+            ax.text(0, i + h / 2, " to target: n/a", va="center", fontsize=7, color="gray")
     ax.set_yticks(y, [n for n, r in zip(_names(comp), comp.rows) if r.cost_per_run_usd is not None], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("USD (per-second billing, 60 s minimum)")

@@ -1,13 +1,16 @@
 """Verdicts from a Comparison: cheapest, fastest, "A ran r ± σ× faster than B", the Pareto front.
 
 Ratio method (hyperfine's): r = mean_B / mean_A of the per-repeat init_s + train_s,
-σ_r = r·√((σ_A/μ_A)² + (σ_B/μ_B)²). A single repeat has no spread and the line says so.
+σ_r = r·√((σ_A/μ_A)² + (σ_B/μ_B)²) (kpbench.bench.stats.ratio). "Fastest" is the
+row with the smallest such mean, so every ratio against it is at least 1. A single
+repeat has no spread and the line says so.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
+
+from kpbench.bench.stats import ratio
 
 if TYPE_CHECKING:
     from kpbench.cost.compare import Comparison, Row
@@ -25,10 +28,11 @@ def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
 
 def speedup(fast: Row, slow: Row) -> tuple[float, float | None]:
     """(r, σ_r): how many times faster ``fast`` ran than ``slow``; σ None with a single repeat on either."""
-    r = slow.time_mean_s / fast.time_mean_s
+    r, sigma = ratio({"mean": slow.time_mean_s, "stdev": slow.time_stdev_s},
+                     {"mean": fast.time_mean_s, "stdev": fast.time_stdev_s})
     if fast.repeats < 2 or slow.repeats < 2:
         return r, None
-    return r, r * math.hypot(fast.time_stdev_s / fast.time_mean_s, slow.time_stdev_s / slow.time_mean_s)
+    return r, sigma
 
 
 def verdicts(comp: Comparison) -> list[str]:
@@ -46,8 +50,8 @@ def verdicts(comp: Comparison) -> list[str]:
         if other.label == fast.label:
             continue
         r, sigma = speedup(fast, other)
-        ratio = f"{r:.2f}× faster" if sigma is None else f"{r:.2f} ± {sigma:.2f}× faster"
-        line = f"{fast.label} ran {ratio} than {other.label}"
+        times = f"{r:.2f}× faster" if sigma is None else f"{r:.2f} ± {sigma:.2f}× faster"
+        line = f"{fast.label} ran {times} than {other.label}"
         if sigma is None:
             line += " (single repeat: no spread)"
         if fast.cost_per_run_usd is not None and other.cost_per_run_usd:

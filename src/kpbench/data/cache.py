@@ -55,10 +55,6 @@ def load_arrays(sha256: str, member: str) -> dict[str, np.ndarray] | None:
         return None
 
 
-def has_arrays(sha256: str, member: str) -> bool:
-    return _entry_path(sha256, member).is_file()
-
-
 def save_arrays(sha256: str, member: str, arrays: dict[str, np.ndarray]) -> None:
     """Write the entry atomically; a cache that can't be written is skipped, not an error."""
     try:

@@ -46,6 +46,9 @@ IMAGE_SIZE = 96
 class FaceSet:
     """Images uint8 (N, 96, 96); keypoints float32 (N, 15, 2) in pixels, NaN = missing.
 
+    Keypoints in pixels; pixel i covers [i, i+1), so its centre is i + 0.5; a horizontal
+    flip maps x to 96 - x.
+
     A test file has ``keypoints`` None and ``image_ids`` set.
     """
 

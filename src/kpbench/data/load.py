@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kpbench.data import cache, csvparse, kaggle
+from kpbench.data import cache as _cache  # the keyword argument `cache` of load_faces shadows the name
+from kpbench.data import csvparse, kaggle
 from kpbench.data.faceset import FaceSet
 from kpbench.errors import KpbenchError
 
@@ -55,11 +56,13 @@ def load_faces(path: str | Path, *, cache: bool = True, progress: bool = True, s
     member, text = kaggle.csv_bytes(file, data, split)
     bar = _LazyBar(f"parsing {member}", enabled=progress)
     hit: dict[str, np.ndarray] | None = None
+    checked = not use_cache
 
     def check_cache() -> None:
         # the same content seen under another name or stat: stop parsing, take the cached arrays
-        nonlocal hit
-        if use_cache and hit is None and hasher.done() and _cache.has_arrays(hasher.sha256, split):
+        nonlocal hit, checked
+        if not checked and hasher.done():
+            checked = True  # looked up once, as soon as the hash is known
             hit = _cache.load_arrays(hasher.sha256, split)
             if hit is not None:
                 raise _CacheHit
@@ -83,9 +86,6 @@ def load_faces(path: str | Path, *, cache: bool = True, progress: bool = True, s
             _cache.save_arrays(sha, split, arrays)
         _cache.record_sha256(file, st, sha)
     return _with_meta(_faceset(arrays, file, sha), how, start_s, str(file))
-
-
-_cache = cache  # the module; the keyword argument `cache` shadows its name inside load_faces
 
 
 class _CacheHit(Exception):
@@ -137,7 +137,7 @@ def _synthetic(spec: str) -> FaceSet:
     try:
         rows = int(parts[0]) if parts else None
         seed = int(parts[1]) if len(parts) > 1 else None
-        if len(parts) > 2 or (rows is not None and rows < 1):
+        if len(parts) > 2 or (rows is not None and rows < 1) or (seed is not None and seed < 0):
             raise ValueError
     except ValueError:
         raise KpbenchError(f"{spec!r}: expected 'synthetic', 'synthetic:ROWS' or 'synthetic:ROWS:SEED'") from None

@@ -1,16 +1,16 @@
 """PNG pictures of a data set: sample faces with their keypoints, missing labels per keypoint.
 
 matplotlib (Agg) is imported inside the functions: importing kpbench.data stays cheap.
+pyplot() and save_png() are shared with the run pictures (kpbench.train.pictures).
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from kpbench.atomic import write_bytes
+from kpbench.atomic import atomic_open
 from kpbench.data.faceset import FaceSet
 from kpbench.data.inspect import Inspection
 
@@ -19,7 +19,8 @@ RIGHT_COLOUR = "#2fa8e0"
 CENTRE_COLOUR = "#f2c12e"
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend: files only, never a window."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -28,16 +29,18 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | Path) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    _pyplot().close(fig)
-    write_bytes(path, buf.getvalue())
+def save_png(fig, path: str | Path, **savefig_kw) -> None:
+    """Write ``fig`` as a PNG atomically (a reader never sees half a file), then close it."""
+    try:
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, format="png", **savefig_kw)
+    finally:
+        pyplot().close(fig)
 
 
 def plot_samples(faces: FaceSet, path: str | Path, n: int = 16) -> None:
     """A grid of ``n`` faces spread over the set, keypoints drawn: left red, right blue, centre yellow."""
-    plt = _pyplot()
+    plt = pyplot()
     n = max(0, min(n, len(faces)))
     cols = max(1, int(np.ceil(np.sqrt(n))))
     rows = max(1, int(np.ceil(n / cols)))
@@ -53,12 +56,12 @@ def plot_samples(faces: FaceSet, path: str | Path, n: int = 16) -> None:
     for ax in axes.flat:
         ax.axis("off")
     fig.tight_layout(pad=0.3)
-    _save(fig, path)
+    save_png(fig, path, dpi=100)
 
 
 def plot_missing(inspection: Inspection, path: str | Path) -> None:
     """Horizontal bars: rows missing each keypoint, out of all rows."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(inspection.missing)
     fig, ax = plt.subplots(figsize=(6.5, 0.28 * max(len(names), 1) + 1.0))
     ax.barh(names, [inspection.missing[n] for n in names], color="#8a8a8a")
@@ -67,4 +70,4 @@ def plot_missing(inspection: Inspection, path: str | Path) -> None:
     ax.set_xlabel(f"rows missing the keypoint (of {inspection.rows}; {inspection.complete_rows} complete)")
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path, dpi=100)

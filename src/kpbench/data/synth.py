@@ -3,8 +3,9 @@
 Each face is a canonical cartoon face (head ellipse, eyes with pupils, brows,
 nose, mouth) with its own expression, placed by an affine map
 ``pixel = origin + shift + scale * R(angle) @ (u, v)``; the keypoints go through
-the same map, so they land on the drawn features. Pixel (row i, column j) is
-centred on (x=j, y=i). Left/right follow Kaggle: the subject's left eye has the
+the same map, so they land on the drawn features. Keypoints follow FaceSet's
+convention (pixel column j covers [j, j+1), centre x=j+0.5); the drawing code
+centres pixel j on x=j, and _synth_full adds the 0.5. Left/right follow Kaggle: the subject's left eye has the
 larger x (u > 0).
 
 Rendering is vectorised over a batch of faces: the head and lighting on the
@@ -57,11 +58,10 @@ def synth_test_faces(rows: int, seed: int) -> tuple[FaceSet, np.ndarray]:
 def write_synthetic(out_dir: str | Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, test_rows: int | None = None) -> dict[str, Path]:
     """Write training.csv, test.csv, IdLookupTable.csv and SampleSubmission.csv in Kaggle's layout.
 
-    ``test_rows`` defaults to a quarter of ``rows`` (Kaggle: 1783 test vs 7049
-    training). Like Kaggle's lookup table, each test image asks for either all
-    30 coordinates or only the 8 of the common keypoints. Unlike Kaggle, the
-    test answers are known: solution.csv (RowId,Location) holds them, to score
-    a submission offline. Returns {file name: path}.
+    ``test_rows`` defaults to a quarter of ``rows`` (Kaggle: 1783 test vs 7049 training).
+    Like Kaggle's lookup table, each test image asks for all 30 coordinates or the common 8.
+    Unlike Kaggle, the answers are known: solution.csv (RowId,Location) scores a submission
+    offline. Returns {file name: path}.
     """
     from kpbench.data import csvwrite
 
@@ -89,12 +89,12 @@ def _synth_full(rows: int, rng: np.random.Generator) -> FaceSet:
     if rows < 0:
         raise ValueError("rows must be >= 0")
     p = _draw_params(rows, rng)
-    keypoints = _keypoints(p)
+    centres = _to_pixels(p, _canonical_keypoints(p))  # drawing coordinates: pixel j centred at x=j
     images = np.empty((rows, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     for a in range(0, rows, _BATCH):
         b = min(rows, a + _BATCH)
-        images[a:b] = _render({k: v[a:b] for k, v in p.items()}, keypoints[a:b], rng)
-    return FaceSet(images=images, keypoints=keypoints)
+        images[a:b] = _render({k: v[a:b] for k, v in p.items()}, centres[a:b], rng)
+    return FaceSet(images=images, keypoints=centres + np.float32(0.5))  # FaceSet's: pixel j covers [j, j+1)
 
 
 def _draw_params(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -179,10 +179,6 @@ def _to_pixels(p: dict[str, np.ndarray], uv: np.ndarray) -> np.ndarray:
     return np.stack([x, y], axis=-1).astype(np.float32)
 
 
-def _keypoints(p: dict[str, np.ndarray]) -> np.ndarray:
-    return _to_pixels(p, _canonical_keypoints(p))
-
-
 def _render(p: dict[str, np.ndarray], kp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n = len(p["scale"])
     col = lambda a: a[:, None, None]  # noqa: E731  (N,) -> broadcast over a frame
@@ -200,7 +196,7 @@ def _render(p: dict[str, np.ndarray], kp: np.ndarray, rng: np.random.Generator) 
     frame += head * (skin - frame)
     h = np.flatnonzero(p["hair"] >= 0)  # a dark cap above a curved hairline on some faces
     Uh = U[h]
-    hair = head[h] * _soft_lt(V[h], -35 + 0.008 * Uh * Uh, col(p["scale"][h]))
+    hair = head[h] * _soft(V[h], -35 + 0.008 * Uh * Uh, col(p["scale"][h]))
     frame[h] += hair * (col(p["hair"][h]) - frame[h])
 
     canvas = np.zeros((n, _CANVAS, _CANVAS), np.float32)
@@ -291,12 +287,8 @@ def _paint(flat: np.ndarray, idx: np.ndarray, alpha: np.ndarray, value: np.ndarr
 
 
 def _soft(d: np.ndarray, edge: np.ndarray | float, px_per_unit: np.ndarray | float) -> np.ndarray:
-    """Coverage of ``d < edge`` with a one-pixel anti-aliased rim (d in canonical units)."""
+    """Coverage of ``d < edge`` with a one-pixel anti-aliased rim (d in canonical units; any broadcastable arrays)."""
     return np.clip(0.5 - (d - edge) * px_per_unit, 0, 1)
-
-
-def _soft_lt(v: np.ndarray, edge: np.ndarray, px_per_unit: np.ndarray) -> np.ndarray:
-    return np.clip(0.5 - (v - edge) * px_per_unit, 0, 1)
 
 
 def _segment_distance(u: np.ndarray, v: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Gather what a report is made of: Records, run directories, the data set, the cost comparison.
 
 Nothing here fails the report: a Record that won't load, a run directory without
-metrics or a part of kpbench that is missing becomes a warning (stderr, and a
+metrics or a data set that won't load becomes a warning (stderr, and a
 'not available' note in the page) and the report renders what it has.
 """
 
@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kpbench.bench.record import check_record
+from kpbench.cost import compare, load_catalog
 from kpbench.errors import KpbenchError
 
-RECORD_SCHEMA = "kpbench.record/1"
 SCALING_KIND = "dist-scale"
 RUN_PICTURES = ("curves.png", "faces.png", "keypoint_error.png")
 
@@ -56,92 +57,75 @@ class Inputs:
 
 def gather(records: list[Path], runs: list[Path], *, data: str | Path | None = None) -> Inputs:
     inputs = Inputs()
-    for path in _expand_records(records, inputs):
-        _add_record(Path(path), inputs)
+    for path, raw in _expand_records(records, inputs):
+        _add_record(path, raw, inputs)
     if not inputs.records and not inputs.scaling:
         inputs.warn("no Records: timing and cost sections are empty (give Record JSON files from `kpbench bench`)")
-    _check_configs(inputs)
     for path in _expand_runs(runs, inputs):
         inputs.runs.append(_load_run(path, inputs))
     if not runs:
         inputs.warn("no run directory: model, training and prediction sections are empty (give --runs DIR)")
     _load_data(data, inputs)
     _compare_costs(inputs)
+    if inputs.comparison is not None and inputs.comparison.config_mismatches:
+        # Records timed on different work are not comparable; say so rather than hide it.
+        differ = ", ".join(m.field for m in inputs.comparison.config_mismatches)
+        inputs.warn(f"Records differ in config ({differ}): timings compare different work")
     return inputs
 
 
 # -- Records -----------------------------------------------------------------
 
 
-def _expand_records(paths: list[Path], inputs: Inputs) -> list[Path]:
+def _read_json(path: Path) -> Any:
+    """The parsed file, or the OSError/ValueError that stopped it (each file is read once)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        return e
+
+
+def _expand_records(paths: list[Path], inputs: Inputs) -> list[tuple[Path, Any]]:
     # A directory stands for the Record JSON files inside it (bench writes one per run).
-    out: list[Path] = []
+    out: list[tuple[Path, Any]] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(q for q in p.glob("*.json") if _is_record_like(q))
+            found = [(q, _read_json(q)) for q in sorted(p.glob("*.json"))]
+            found = [(q, raw) for q, raw in found if _is_record_like(raw)]
             if not found:
                 inputs.warn(f"{p}: no Record JSON files in this directory")
             out.extend(found)
         else:
-            out.append(p)
+            out.append((p, _read_json(p)))
     return out
 
 
-def _is_record_like(path: Path) -> bool:
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def _is_record_like(raw: Any) -> bool:
+    if isinstance(raw, Exception):
         return True  # let the loader say what is wrong with it
-    return isinstance(obj, dict) and ("schema" in obj or obj.get("kind") == SCALING_KIND)
+    return isinstance(raw, dict) and ("schema" in raw or raw.get("kind") == SCALING_KIND)
 
 
-def _add_record(path: Path, inputs: Inputs) -> None:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def _add_record(path: Path, raw: Any, inputs: Inputs) -> None:
+    if isinstance(raw, FileNotFoundError):
         return _skip(path, f"{path}: no such file", inputs)
-    except (OSError, ValueError) as e:
-        return _skip(path, f"not a JSON Record ({e})", inputs)
+    if isinstance(raw, Exception):
+        return _skip(path, f"not a JSON Record ({raw})", inputs)
     if isinstance(raw, dict) and raw.get("kind") == SCALING_KIND:
         inputs.scaling.append((path, raw))  # hook: scaling Records have their own section
         return None
     try:
-        record = _load_record(path)
+        record = check_record(raw, path.name)
     except KpbenchError as e:
         return _skip(path, str(e), inputs)
     inputs.records.append((path, record))
     return None
 
 
-def _load_record(path: Path) -> dict:
-    try:
-        from kpbench.bench.record import load_record
-    except ImportError:  # bench not in this tree yet: check the version ourselves
-        load_record = _load_record_minimal
-    return load_record(path)
-
-
-def _load_record_minimal(path: Path) -> dict:
-    obj = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(obj, dict) or obj.get("schema") != RECORD_SCHEMA:
-        found = obj.get("schema") if isinstance(obj, dict) else None
-        raise KpbenchError(f"{Path(path).name}: schema {found!r}, expected {RECORD_SCHEMA!r}")
-    return obj
-
-
 def _skip(path: Path, reason: str, inputs: Inputs) -> None:
     inputs.skipped_records.append((path, reason))
     named = reason if reason.startswith((path.name, str(path))) else f"{path.name}: {reason}"
     inputs.warn(f"Record skipped: {named}")
-
-
-def _check_configs(inputs: Inputs) -> None:
-    # Records timed on different work are not comparable; say so rather than hide it.
-    keys = ("model", "batch_size", "epochs", "rows", "precision", "data_sha256")
-    seen = {k: {str((r.get("config") or {}).get(k)) for _, r in inputs.records} for k in keys}
-    differ = [k for k, v in seen.items() if len(v) > 1]
-    if differ:
-        inputs.warn("Records differ in config (" + ", ".join(differ) + "): timings compare different work")
 
 
 # -- run directories ---------------------------------------------------------
@@ -196,13 +180,7 @@ def _load_data(data: str | Path | None, inputs: Inputs) -> None:
         inputs.data_error = "no data set given (pass --data PATH)"
         return
     inputs.data_path = str(data)
-    try:
-        from kpbench.data import load_faces
-        from kpbench.data.inspect import inspect_faces  # also exported by kpbench.data
-    except ImportError as e:
-        inputs.data_error = f"kpbench.data cannot inspect a data set here ({e})"
-        inputs.warn(f"data set not inspected: {inputs.data_error}")
-        return
+    from kpbench.data import inspect_faces, load_faces  # numpy and friends: only when a data set is given
     try:
         faces = load_faces(data, progress=False)
         inspection = inspect_faces(faces)
@@ -218,12 +196,6 @@ def _load_data(data: str | Path | None, inputs: Inputs) -> None:
 
 
 def _compare_costs(inputs: Inputs) -> None:
-    try:
-        from kpbench.cost import compare, load_catalog
-    except ImportError:
-        inputs.cost_error = "kpbench.cost is not installed in this tree"
-        inputs.warn(f"cost section empty: {inputs.cost_error}")
-        return
     try:
         inputs.catalog = load_catalog()
     except KpbenchError as e:

@@ -65,7 +65,8 @@ def si(value: Any, unit: str = "") -> str:
 
 def humanize(key: str) -> str:
     """'val_rmse_px' → 'Val RMSE (px)'; units in names become units in headers."""
-    units = {"_s": "s", "_px": "px", "_mb": "MB", "_gb": "GB", "_usd": "$", "_per_s": "/s"}
+    # the longer suffix first: "images_per_s" is a rate, not seconds
+    units = {"_per_s": "/s", "_s": "s", "_px": "px", "_mb": "MB", "_gb": "GB", "_usd": "$"}
     unit = ""
     for suffix, u in units.items():
         if key.endswith(suffix) and key != suffix:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+
+from kpbench.cost.compare import unique_labels
 from kpbench.report import figures
 from kpbench.report.blocks import Columns, Figure, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs, RunDir
@@ -23,13 +25,7 @@ MISSING_STRATEGIES = {
 
 def machine_names(inputs: Inputs) -> list[str]:
     """One unique name per Record, the same labels kpbench.cost's Comparison uses."""
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for i, (_, r) in enumerate(inputs.records, 1):
-        base = r.get("label") or (r.get("machine") or {}).get("instance_type") or f"record {i}"
-        seen[base] = seen.get(base, 0) + 1
-        names.append(base if seen[base] == 1 else f"{base} #{seen[base]}")
-    return names
+    return unique_labels([r for _, r in inputs.records])
 
 
 def primary_run(inputs: Inputs) -> RunDir | None:
@@ -53,6 +49,8 @@ def objective_and_machines(inputs: Inputs) -> Section:
     if not inputs.records:
         return s.add(Note("no Records, so no machines to list (run `kpbench bench` on each machine)"))
     rows = []
+    comp = inputs.comparison
+    priced = {row.label: row for row in comp.rows} if comp is not None else {}
     for name, (_, r) in zip(machine_names(inputs), inputs.records):
         m = r.get("machine") or {}
         inst = _catalog_entry(inputs, m.get("instance_type"))
@@ -69,11 +67,11 @@ def objective_and_machines(inputs: Inputs) -> Section:
                 num(m.get("gpu_memory_gb") or (getattr(inst, "gpu_memory_gb", None) if inst else None), 0),
                 num(m.get("memory_gb") or (getattr(inst, "memory_gb", None) if inst else None), 0),
                 {"ml": "ML", "graphics": "graphics"}.get(str(purpose), DASH if gpu else "no GPU"),
-                _price_text(inst, m),
+                _price_text(priced.get(name), m),
             ]
         )
     cols = ["Machine", "Instance", "vCPUs", "CPU", "GPU", "GPU memory (GB)", "Memory (GB)", "GPU built for", "Price ($/h)"]
-    s.add(Table(cols, rows, "Machines measured. Price: the catalog's dated on-demand price; local machines have none."))
+    s.add(Table(cols, rows, "Machines measured. Price: as the cost comparison prices the run (source in brackets); local machines have none."))
     return s
 
 
@@ -94,13 +92,11 @@ def _catalog_entry(inputs: Inputs, instance_type: str | None):
         return None
 
 
-def _price_text(inst, machine: dict) -> str:
-    if inst is not None and getattr(inst, "price_per_hour", None) is not None:
-        date = getattr(inst, "price_date", None)
-        return usd(inst.price_per_hour) + (f" ({date})" if date else "")
-    if machine.get("price_per_hour") is not None:
-        return usd(machine["price_per_hour"]) + " (given)"
-    return "— (local machine)" if not machine.get("instance_type") else "— (not in catalog)"
+def _price_text(row, machine: dict) -> str:
+    # The Comparison's price, so this table and the cost table agree.
+    if row is not None and row.price_per_hour is not None:
+        return usd(row.price_per_hour) + (f" ({row.price_source})" if row.price_source else "")
+    return "— (local machine)" if not machine.get("instance_type") else "— (not priced)"
 
 
 # -- 2 ------------------------------------------------------------------------

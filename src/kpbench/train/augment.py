@@ -43,11 +43,15 @@ def to_pixels(keypoints_norm: torch.Tensor) -> torch.Tensor:
     return keypoints_norm * HALF + HALF
 
 
+def flip_keypoints(keypoints: torch.Tensor) -> torch.Tensor:
+    """Normalised keypoints (B,15,2) of the mirrored images: x → -x, left ↔ right."""
+    kp = keypoints[:, flip_index(keypoints.shape[1], keypoints.device)]
+    return torch.stack((-kp[..., 0], kp[..., 1]), dim=-1)
+
+
 def hflip(images: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mirror images (B,1,H,W) and normalised keypoints (B,15,2): x → -x, left ↔ right."""
-    kp = keypoints[:, flip_index(keypoints.shape[1], keypoints.device)]
-    kp = torch.stack((-kp[..., 0], kp[..., 1]), dim=-1)
-    return images.flip(-1), kp
+    return images.flip(-1), flip_keypoints(keypoints)
 
 
 def random_affine(

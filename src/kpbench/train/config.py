@@ -73,6 +73,8 @@ class TrainConfig:
         for name, value in positive.items():
             if not value > 0:
                 raise KpbenchError(f"{name} must be positive, got {value}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise KpbenchError(f"seed must be a whole number >= 0, got {self.seed}")
         if not 0 < self.val_frac < 1:
             raise KpbenchError(f"val_frac must lie between 0 and 1, got {self.val_frac}")
         return self

@@ -105,17 +105,26 @@ def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     history: list[dict] = []
     step, elapsed_s, eval_total_s, time_to_target = 0, 0.0, 0.0, None
+    stored_timing: dict = {}  # warmup_s, steady_images_per_s, checkpoint_s of the last process that trained
     if state is not None:
         try:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
         except (RuntimeError, KeyError, ValueError) as e:
             raise KpbenchError(f"{out_dir / ckpt_mod.CHECKPOINT}: does not fit model {cfg.model!r} ({str(e).splitlines()[0][:100]})") from None
-        gen.set_state(state["rng"]["generator"])
         torch.set_rng_state(state["rng"]["torch"])
         history = list(state["history"])
         step, elapsed_s = state["scheduler"]["step"], state["scheduler"]["elapsed_s"]
-        eval_total_s, time_to_target = state.get("eval_s", 0.0), state.get("time_to_target_s")
+        eval_total_s, stored_timing = state.get("eval_s", 0.0), dict(state.get("timing", {}))
+        if state["rng"].get("generator_device", "cpu") == gen.device.type:
+            gen.set_state(state["rng"]["generator"])
+        else:
+            # The device changed on --resume (CPU and CUDA generator states differ in form and
+            # cannot be restored across): reseed deterministically from the seed and the epoch.
+            gen.manual_seed(cfg.seed * 1_000_003 + len(history))
+        # target_rmse_px may differ on resume: recompute from the history, not the stored value.
+        if cfg.target_rmse_px is not None:
+            time_to_target = next((h["elapsed_s"] for h in history if h["val_rmse_px"] <= cfg.target_rmse_px), None)
 
     batch = min(cfg.batch_size, len(tr))
     steps_per_epoch = len(tr) // batch  # drop the last partial batch: every step the same shape
@@ -190,9 +199,11 @@ def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None
                     out_dir / ckpt_mod.CHECKPOINT, model_name=cfg.model, config=cfg.to_dict(), data=data_info,
                     model=model.state_dict(), optimizer=opt.state_dict(),
                     scheduler={"step": step, "elapsed_s": elapsed_s},
-                    rng={"generator": gen.get_state(), "torch": torch.get_rng_state()},
+                    rng={"generator": gen.get_state(), "generator_device": gen.device.type, "torch": torch.get_rng_state()},
                     epoch=epoch, history=history, normalisation=norm.to_dict(), eval_s=eval_total_s,
                     time_to_target_s=time_to_target, complete=done(),
+                    timing={"warmup_s": warmup_s, "steady_images_per_s": steady_images / steady_s if steady_s > 0 else 0.0,
+                            "checkpoint_s": ckpt_s + time.perf_counter() - t2},
                 )
                 ckpt_s += time.perf_counter() - t2
             bar.end_epoch(epoch, train_loss, rmse, elapsed_s)
@@ -202,11 +213,15 @@ def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None
     if not history:
         raise KpbenchError("training stopped before its first epoch (time budget too small?)")
     last = history[-1]
+    steady_ips = steady_images / steady_s if steady_s > 0 else 0.0
+    if images_now == 0 and stored_timing:  # nothing trained in this process: keep the last process's figures
+        warmup_s, steady_ips = stored_timing.get("warmup_s", 0.0), stored_timing.get("steady_images_per_s", 0.0)
+        ckpt_s = stored_timing.get("checkpoint_s", 0.0)
     result = TrainResult(
         model=model, history=history, final_val_rmse_px=last["val_rmse_px"],
         val_rmse_per_keypoint_px=last["val_rmse_per_keypoint_px"], time_to_target_s=time_to_target,
         train_s=elapsed_s, eval_s=eval_total_s, warmup_s=warmup_s,
-        steady_images_per_s=steady_images / steady_s if steady_s > 0 else 0.0,
+        steady_images_per_s=steady_ips,
         images_seen=sum(h["images"] for h in history), device=device, precision=precision, config=cfg,
         normalisation=norm, val=val, checkpoint_s=ckpt_s, data=data_info,
     )

@@ -6,27 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
-from kpbench.atomic import atomic_open
-
-
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
-
-    return plt
+from kpbench.data.plots import pyplot, save_png
 
 
 def _save(fig, path: Path) -> None:
-    plt = _figure()
-    with atomic_open(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_png(fig, path, dpi=110, bbox_inches="tight")
 
 
 def plot_curves(history: list[dict], path: Path) -> None:
-    plt = _figure()
+    plt = pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
     a.plot(epochs, [h["train_loss"] for h in history], marker=".")
@@ -40,7 +28,7 @@ def plot_curves(history: list[dict], path: Path) -> None:
 
 def plot_faces(images: np.ndarray, true_px: np.ndarray, pred_px: np.ndarray, path: Path) -> None:
     """Best, median and worst validation faces by per-face RMSE; green = true, red = predicted."""
-    plt = _figure()
+    plt = pyplot()
     err = np.sqrt(np.nanmean((pred_px - true_px) ** 2, axis=(1, 2)))
     order = np.argsort(np.nan_to_num(err, nan=np.inf))
     n = len(order)
@@ -57,7 +45,7 @@ def plot_faces(images: np.ndarray, true_px: np.ndarray, pred_px: np.ndarray, pat
 
 
 def plot_keypoint_error(per_keypoint_px: dict[str, float], path: Path) -> None:
-    plt = _figure()
+    plt = pyplot()
     names = list(per_keypoint_px)
     values = [per_keypoint_px[n] for n in names]
     fig, ax = plt.subplots(figsize=(8, 4.2))

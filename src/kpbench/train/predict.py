@@ -35,7 +35,7 @@ class Predictor:
         """(N,96,96) uint8 → (N,15,2) keypoints in pixels. flip_tta averages with the mirrored image."""
         import torch
 
-        from kpbench.train.augment import flip_permutation, to_pixels
+        from kpbench.train.augment import flip_keypoints, to_pixels
         from kpbench.train.evaluate import predict_normalised
 
         images = np.asarray(images_uint8)
@@ -45,9 +45,7 @@ class Predictor:
         kw = {"precision": self.precision, "batch_size": batch_size}
         pred = predict_normalised(self.model, x, self.normalisation, **kw)
         if flip_tta:
-            mirrored = predict_normalised(self.model, x.flip(-1), self.normalisation, **kw)
-            mirrored = mirrored[:, flip_permutation(mirrored.shape[1])]
-            mirrored = torch.stack((-mirrored[..., 0], mirrored[..., 1]), -1)
+            mirrored = flip_keypoints(predict_normalised(self.model, x.flip(-1), self.normalisation, **kw))
             pred = (pred + mirrored) / 2
         return to_pixels(pred).cpu().numpy()
 
