@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -20,13 +19,6 @@ from kpbench.bench.record import SCHEMA_FILE, load_record
 from kpbench.bench.runner import BenchConfig, run_bench  # noqa: F401
 from kpbench.cli import main as cli_main
 
-try:
-    from kpbench.train import TrainConfig, train  # noqa: F401
-
-    HAVE_TRAIN = True
-except ImportError:
-    HAVE_TRAIN = False
-needs_train = pytest.mark.skipif(not HAVE_TRAIN, reason="kpbench.train.train is not available yet (models/train area)")
 TINY = ["--data", "synthetic", "--model", "seed", "--rows", "48", "--batch-size", "16", "--precision", "fp32", "--quiet"]
 
 
@@ -48,7 +40,6 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
     return exit_.value.code, out, err
 
 
-@needs_train
 def test_bench_writes_a_valid_record_whose_times_fit_in_the_wall_clock(tmp_path):
     out = tmp_path / "records"
     cmd = [sys.executable, "-m", "kpbench", "bench", *TINY, "--epochs", "2", "--repeats", "3", "--out", str(out),
@@ -80,7 +71,6 @@ def test_bench_writes_a_valid_record_whose_times_fit_in_the_wall_clock(tmp_path)
     assert "Time (mean ± σ)" in proc.stdout and "Range (min … max)" in proc.stdout
 
 
-@needs_train
 def test_a_crashing_repeat_is_recorded_as_failed_not_dropped(tmp_path, monkeypatch):
     real = runner.worker_command
 
@@ -99,7 +89,6 @@ def test_a_crashing_repeat_is_recorded_as_failed_not_dropped(tmp_path, monkeypat
     jsonschema.validate(load_record(path), json.loads(SCHEMA_FILE.read_text()))
 
 
-@needs_train
 def test_every_repeat_failing_is_a_one_line_error_and_no_record(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "worker_command", lambda *a: [sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(runner.KpbenchError, match="all 2 repeats failed"):
@@ -107,7 +96,6 @@ def test_every_repeat_failing_is_a_one_line_error_and_no_record(tmp_path, monkey
     assert not list(tmp_path.glob("record-*"))
 
 
-@needs_train
 def test_ctrl_c_stops_the_worker_and_leaves_no_record(tmp_path, monkeypatch):
     pid_file = tmp_path / "worker.pid"
     sleeper = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(30)"

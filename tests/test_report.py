@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kpbench.report import write_report
-from kpbench.report import figures
+from kpbench.train.pictures import plot_curves
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORD_CPU = FIXTURES / "record_cpu.json"
@@ -45,7 +45,7 @@ def make_run(path: Path, **kwargs) -> Path:
     path.mkdir(parents=True)
     m = fake_metrics(**kwargs)
     (path / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
-    (path / "curves.png").write_bytes(figures.curves_png(m["history"]))
+    plot_curves(m["history"], path / "curves.png")
     return path
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from kpbench.cost import billing
-from kpbench.cost.catalog import DEFAULT_CATALOG, Catalog, load_catalog
+from kpbench.cost.catalog import Catalog, load_catalog
 from kpbench.cost.records import as_record, median, run_totals_s, spread
 from kpbench.cost.verdicts import pareto_front, verdicts
 from kpbench.errors import KpbenchError

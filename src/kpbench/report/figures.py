@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-import matplotlib.ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -96,40 +95,6 @@ def _errorbars(ax: Any, figures: list[dict]) -> None:
         med, lo, hi = f.get("median"), f.get("min"), f.get("max")
         if None not in (med, lo, hi):
             ax.errorbar(med, y, xerr=[[med - lo], [hi - med]], fmt="none", ecolor="#222", capsize=3, linewidth=1)
-
-
-def curves_png(history: list[dict]) -> bytes:
-    """Training loss and validation RMSE per epoch, drawn from metrics.json history."""
-    epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
-    fig, (ax_loss, ax_rmse) = _subplots(2, (9, 3.0))
-    loss = [h.get("train_loss") for h in history]
-    rmse = [h.get("val_rmse_px") for h in history]
-    ax_loss.plot(epochs, loss, marker="o", ms=3, color=PALETTE[0])
-    if all(v is not None and v > 0 for v in loss):
-        ax_loss.set_yscale("log")
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("training loss")
-    ax_rmse.plot(epochs, rmse, marker="o", ms=3, color=PALETTE[2])
-    ax_rmse.set_xlabel("epoch")
-    ax_rmse.set_ylabel("validation RMSE (px)")
-    for ax in (ax_loss, ax_rmse):
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.grid(color="#e5e5e5", linewidth=0.8)
-    fig.tight_layout()
-    return _png(fig)
-
-
-def keypoint_error_png(per_keypoint_px: dict[str, float]) -> bytes:
-    """Validation RMSE per keypoint (px), worst at the top."""
-    items = sorted(((k, float(v)) for k, v in per_keypoint_px.items() if v is not None), key=lambda kv: kv[1])
-    fig, ax = _subplots(1, (6.5, 0.9 + 0.25 * len(items)))
-    ax.barh([k.replace("_", " ") for k, _ in items], [v for _, v in items], color=PALETTE[0], height=0.6)
-    ax.set_xlabel("validation RMSE (px)")
-    ax.tick_params(axis="y", labelsize=8)
-    _style(ax)
-    fig.tight_layout()
-    return _png(fig)
 
 
 def missing_strategies_png(rows: list[tuple[str, float]]) -> bytes:

@@ -40,7 +40,7 @@ def _table(t: Table) -> list[str]:
     align = ["---:" if n else "---" for n in t.numeric]
     lines = ["| " + " | ".join(_escape(c) for c in t.columns) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(_escape(c) for c in row) + " |" for row in t.rows]
-    return lines + ([f"", f"*{t.caption}*"] if t.caption else []) + [""]
+    return lines + (["", f"*{t.caption}*"] if t.caption else []) + [""]
 
 
 def _escape(text: str) -> str:

@@ -337,14 +337,23 @@ def training(inputs: Inputs) -> Section:
         + (f"; target {num(run.config.get('target_rmse_px'))} px reached after {num(ttt)} s" if ttt is not None else "")
         + "."
     ))
-    if "curves.png" in run.pictures:
-        s.add(Figure("training-curves.png", run.pictures["curves.png"], "Training loss and validation RMSE per epoch."))
-    elif history:
-        s.add(Figure("training-curves.png", figures.curves_png(history),
-                     "Training loss and validation RMSE per epoch (drawn from metrics.json)."))
-    else:
-        s.add(Note(f"training curves: {run.name} has neither curves.png nor a history"))
+    from kpbench.train.pictures import plot_curves
+
+    s.add(_run_picture(run, "curves.png", "training-curves.png", "Training loss and validation RMSE per epoch.",
+                       plot_curves, history, f"training curves: {run.name} has neither curves.png nor a history"))
     return s
+
+
+def _run_picture(run, file: str, name: str, caption: str, draw, data, missing: str) -> Figure | Note:
+    """The run's own picture; else the same picture drawn by train from metrics.json; else a note."""
+    if file in run.pictures:
+        return Figure(name, run.pictures[file], caption)
+    if data:
+        try:
+            return Figure(name, figures.png_via_file(draw, data), caption[:-1] + ", drawn from metrics.json.")
+        except (KeyError, TypeError, ValueError):  # a hand-edited metrics.json: say so, don't crash
+            pass
+    return Note(missing)
 
 
 # -- 6 ------------------------------------------------------------------------
@@ -360,13 +369,10 @@ def predictions(inputs: Inputs) -> Section:
                      "Validation faces, true (green) vs predicted (red) keypoints: best, median and worst."))
     else:
         s.add(Note(f"faces with true vs predicted keypoints: {run.name} has no faces.png"))
-    per_kp = run.metrics.get("val_rmse_per_keypoint_px") or {}
-    if "keypoint_error.png" in run.pictures:
-        s.add(Figure("keypoint-error.png", run.pictures["keypoint_error.png"], "Validation RMSE per keypoint (px)."))
-    elif per_kp:
-        s.add(Figure("keypoint-error.png", figures.keypoint_error_png(per_kp),
-                     "Validation RMSE per keypoint (px), drawn from metrics.json."))
-    else:
-        s.add(Note(f"error per keypoint: {run.name} has neither keypoint_error.png nor per-keypoint RMSE"))
+    from kpbench.train.pictures import plot_keypoint_error
+
+    s.add(_run_picture(run, "keypoint_error.png", "keypoint-error.png", "Validation RMSE per keypoint (px).",
+                       plot_keypoint_error, run.metrics.get("val_rmse_per_keypoint_px"),
+                       f"error per keypoint: {run.name} has neither keypoint_error.png nor per-keypoint RMSE"))
     return s
 
