@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         argv = ["--help"]
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="kpbench")
-    except KpbenchError as e:
-        _fail(str(e))
+    except KpbenchError as e:  # Interrupted and RunFailed carry their own exit codes
+        _fail(str(e), getattr(e, "exit_code", 2))
     except usage as e:
         _fail(e.format_message())
     except OSError as e:  # an unwritable --out, an unreadable file: the user's to fix
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     # One line: a multi-line message is folded so scripts can grep it.
     print("kpbench: error: " + " ".join(message.split()), file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
