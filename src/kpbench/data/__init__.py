@@ -9,8 +9,8 @@ Nothing here imports torch or pandas.
 
 from kpbench.data.faceset import COMMON_KEYPOINTS, COORD_COLUMNS, FLIP_PAIRS, IMAGE_SIZE, KEYPOINT_NAMES, FaceSet
 from kpbench.data.inspect import Inspection, inspect_faces
-from kpbench.data.load import load_faces
-from kpbench.data.missing import MISSING_STRATEGIES, apply_missing
+from kpbench.data.load import SYNTHETIC, load_faces
+from kpbench.data.missing import MISSING_DESCRIPTIONS, MISSING_STRATEGIES, apply_missing
 from kpbench.data.plots import plot_missing, plot_samples
 from kpbench.data.synth import synth_faces, write_synthetic
 
@@ -20,7 +20,9 @@ __all__ = [
     "FLIP_PAIRS",
     "IMAGE_SIZE",
     "KEYPOINT_NAMES",
+    "MISSING_DESCRIPTIONS",
     "MISSING_STRATEGIES",
+    "SYNTHETIC",
     "FaceSet",
     "Inspection",
     "apply_missing",

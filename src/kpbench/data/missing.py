@@ -9,7 +9,13 @@ import numpy as np
 from kpbench.data.faceset import FaceSet
 from kpbench.errors import KpbenchError
 
-MISSING_STRATEGIES: tuple[str, ...] = ("mask", "ffill", "drop")
+# The one place the strategies are defined: the CLI's choices, TrainConfig, demo and report read these.
+MISSING_DESCRIPTIONS: dict[str, str] = {
+    "mask": "keep every row; the loss counts only the coordinates that are labelled",
+    "ffill": "fill a missing coordinate from the previous row (forward fill, as in the original study)",
+    "drop": "keep only the rows with all 15 keypoints",
+}
+MISSING_STRATEGIES: tuple[str, ...] = tuple(MISSING_DESCRIPTIONS)
 
 
 def apply_missing(faces: FaceSet, strategy: str) -> FaceSet:
