@@ -56,3 +56,22 @@ def faces15() -> Path:
     if not (FACES15 / "training.zip").is_file():
         pytest.skip("../shared/datasets/faces15 is absent")
     return FACES15
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A directory on a 1 MiB tmpfs (root only; else skipped): writes of more than ~1 MiB fail with ENOSPC."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("a full-disk test mounts a tmpfs, which needs root")
+    mount = tmp_path / "full"
+    mount.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
