@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -22,7 +21,7 @@ def report(
     out: Path = typer.Option(..., "--out", help="Directory for report.html, report.md and its PNGs."),
 ) -> None:
     """Write the study: a self-contained report.html and a report.md with its pictures."""
-    from kpbench.report import write_report
+    from kpbench.report import print_warnings, write_report
 
     paths = write_report(list(records or []), list(runs or []), out, data=data)
     print_warnings(paths.warnings)
@@ -44,7 +43,7 @@ def demo(
     ),
 ) -> None:
     """Synthetic faces → train → bench this machine → report, in a few minutes; prints each step."""
-    from kpbench.report.demo import DemoConfig, run_demo
+    from kpbench.demo import DemoConfig, run_demo
 
     # A shorter main run (tests, quick looks) shortens the side runs too.
     cfg = DemoConfig(out_dir=out, data=data, rows=rows, time_budget_s=time_budget, repeats=repeats,
@@ -52,11 +51,6 @@ def demo(
     result = run_demo(cfg)
     if result.failed_steps:
         raise typer.Exit(1)
-
-
-def print_warnings(warnings: list[str]) -> None:
-    for w in warnings:
-        print(f"kpbench: warning: {w}", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,12 @@ def write_report(records: list[Path], runs: list[Path], out_dir: str | Path, *, 
     md = out_dir / "report.md"
     atomic.write_text(md, md_text)
     return ReportPaths(html, md, written, list(report.warnings))
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """Each warning as one `kpbench: warning: …` line on stderr (the page shows them too)."""
+    for w in warnings:
+        print(f"kpbench: warning: {w}", file=sys.stderr)
 
 
 def build_report(inputs: Inputs) -> Report:
