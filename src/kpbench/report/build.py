@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kpbench.bench.record import check_record
+from kpbench.bench.record import load_record
 from kpbench.cost import compare, load_catalog
+from kpbench.data import SYNTHETIC
 from kpbench.errors import KpbenchError
 
 SCALING_KIND = "dist-scale"
@@ -33,7 +34,7 @@ class RunDir:
 
     @property
     def config(self) -> dict:
-        return (self.metrics or {}).get("config") or {}
+        return self.metrics.get("config", {}) if self.metrics else {}
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Inputs:
     runs: list[RunDir] = field(default_factory=list)
     data_path: str | None = None
     faces: Any = None  # FaceSet, when --data was given and loads
-    inspection: dict | None = None
+    inspection: Any = None  # its kpbench.data.Inspection
     data_error: str | None = None
     catalog: Any = None
     comparison: Any = None
@@ -78,10 +79,10 @@ def gather(records: list[Path], runs: list[Path], *, data: str | Path | None = N
 
 
 def _read_json(path: Path) -> Any:
-    """The parsed file, or the OSError/ValueError that stopped it (each file is read once)."""
+    """The parsed file, or the error that stopped it (a directory's files are read once, to pick Records)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting
         return e
 
 
@@ -115,7 +116,7 @@ def _add_record(path: Path, raw: Any, inputs: Inputs) -> None:
         inputs.scaling.append((path, raw))  # hook: scaling Records have their own section
         return None
     try:
-        record = check_record(raw, path.name)
+        record = load_record(path)  # bench's own check of a Record: schema, types, ranges
     except KpbenchError as e:
         return _skip(path, str(e), inputs)
     inputs.records.append((path, record))
@@ -169,12 +170,11 @@ def _load_run(path: Path, inputs: Inputs) -> RunDir:
 
 def _load_data(data: str | Path | None, inputs: Inputs) -> None:
     if data is None:
-        # The run's metrics name the data it trained on; use it when it is at hand.
+        # The run's metrics name the data it trained on (train writes data.source); use it when it is at hand.
         for run in inputs.runs:
-            src = (run.metrics or {}).get("data") or {}
-            cand = (src.get("source") or src.get("file") or src.get("path")) if isinstance(src, dict) else src
-            if cand and (str(cand) == "synthetic" or Path(cand).exists()):
-                data = cand
+            source = run.metrics.get("data", {}).get("source") if run.metrics else None
+            if isinstance(source, str) and (source.startswith(SYNTHETIC + ":") or Path(source).exists()):
+                data = source
                 break
     if data is None:
         inputs.data_error = "no data set given (pass --data PATH)"
@@ -189,7 +189,7 @@ def _load_data(data: str | Path | None, inputs: Inputs) -> None:
         inputs.warn(f"data set not inspected: {e}")
         return
     inputs.faces = faces
-    inputs.inspection = {"object": inspection, **inspection.to_dict()}
+    inputs.inspection = inspection
 
 
 # -- cost ----------------------------------------------------------------------

@@ -58,6 +58,7 @@ def png_via_file(draw: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes:
 
 def timing_png(machines: list[tuple[str, dict]]) -> bytes:
     """Left: initialization phases stacked per machine (medians), error bar = init_s min…max.
+    `machines` are (name, Record) pairs of validated Records: every phase and init_s/train_s is a Figure.
     Right: training time per machine (median, min…max), its warm-up steps (inside train_s) marked."""
     names = [n for n, _ in machines]
     height = 1.7 + 0.45 * len(names)
@@ -65,16 +66,16 @@ def timing_png(machines: list[tuple[str, dict]]) -> bytes:
     ys = range(len(names))
     left = [0.0] * len(names)
     for i, phase in enumerate(INIT_PHASES):
-        widths = [float(((r.get("phases") or {}).get(phase) or {}).get("median") or 0.0) for _, r in machines]
+        widths = [float(r["phases"][phase]["median"] or 0.0) for _, r in machines]
         ax_init.barh(ys, widths, left=left, color=PALETTE[i % len(PALETTE)], label=PHASE_LABELS[phase], height=0.6)
         left = [a + b for a, b in zip(left, widths)]
-    _errorbars(ax_init, [((r.get("figures") or {}).get("init_s") or {}) for _, r in machines])
+    _errorbars(ax_init, [r["figures"]["init_s"] for _, r in machines])
     ax_init.set_yticks(list(ys), names)
     ax_init.invert_yaxis()
     ax_init.set_xlabel("initialization (s)")
     # Legend under the plot: inside it would hide the bars of the last machine.
-    trains = [((r.get("figures") or {}).get("train_s") or {}) for _, r in machines]
-    warm = [float(((r.get("phases") or {}).get("warmup_s") or {}).get("median") or 0.0) for _, r in machines]
+    trains = [r["figures"]["train_s"] for _, r in machines]
+    warm = [float(r["phases"]["warmup_s"]["median"] or 0.0) for _, r in machines]
     steady = [max(0.0, float(f.get("median") or 0.0) - w) for f, w in zip(trains, warm)]
     ax_train.barh(ys, warm, color=PALETTE[4], height=0.6, label=PHASE_LABELS["warmup_s"] + " (inside training)")
     ax_train.barh(ys, steady, left=warm, color=TRAIN_COLOR, height=0.6, label="training after warm-up")

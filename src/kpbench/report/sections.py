@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from typing import Any
 
 from kpbench.cost.compare import unique_labels
+from kpbench.data import MISSING_DESCRIPTIONS, SYNTHETIC
 from kpbench.report import figures
 from kpbench.report.blocks import Columns, Figure, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs, RunDir
 from kpbench.report.fmt import DASH, humanize, num, si, usd
-
-MISSING_STRATEGIES = {
-    "mask": "keep every row; the loss counts only the coordinates that are labelled",
-    "ffill": "fill a missing coordinate from the previous row (forward fill, as in the original study)",
-    "drop": "keep only the rows with all 15 keypoints",
-}
 
 
 def machine_names(inputs: Inputs) -> list[str]:
@@ -48,31 +43,35 @@ def objective_and_machines(inputs: Inputs) -> Section:
     )
     if not inputs.records:
         return s.add(Note("no Records, so no machines to list (run `kpbench bench` on each machine)"))
-    rows = []
     comp = inputs.comparison
     priced = {row.label: row for row in comp.rows} if comp is not None else {}
-    for name, (_, r) in zip(machine_names(inputs), inputs.records):
-        m = r.get("machine") or {}
-        inst = _catalog_entry(inputs, m.get("instance_type"))
-        gpu = m.get("gpu") or (getattr(inst, "gpu", None) if inst else None)
-        count = m.get("gpu_count") or (getattr(inst, "gpu_count", 0) if inst else 0)
-        purpose = getattr(inst, "gpu_purpose", None) if inst else None
-        rows.append(
-            [
-                name,
-                m.get("instance_type") or "local",
-                str(getattr(inst, "vcpus", None) or m.get("logical_cpus") or DASH),
-                short_cpu(m.get("cpu_model")),
-                (f"{count}× {gpu}" if gpu and count and count > 1 else gpu) or "none",
-                num(m.get("gpu_memory_gb") or (getattr(inst, "gpu_memory_gb", None) if inst else None), 0),
-                num(m.get("memory_gb") or (getattr(inst, "memory_gb", None) if inst else None), 0),
-                {"ml": "ML", "graphics": "graphics"}.get(str(purpose), DASH if gpu else "no GPU"),
-                _price_text(priced.get(name), m),
-            ]
-        )
+    rows = [_machine_row(name, r["machine"], inputs, priced.get(name))
+            for name, (_, r) in zip(machine_names(inputs), inputs.records)]
     cols = ["Machine", "Instance", "vCPUs", "CPU", "GPU", "GPU memory (GB)", "Memory (GB)", "GPU built for", "Price ($/h)"]
     s.add(Table(cols, rows, "Machines measured. Price: as the cost comparison prices the run (source in brackets); local machines have none."))
     return s
+
+
+def _machine_row(name: str, m: dict, inputs: Inputs, priced: Any) -> list[str]:
+    """What the Record saw of the machine, completed from the catalog entry of its instance type."""
+    inst = inputs.catalog.get(m.get("instance_type")) if inputs.catalog is not None else None
+    gpu = m.get("gpu") or (inst.gpu if inst else None)
+    count = m.get("gpu_count") or (inst.gpu_count if inst else 0)
+    purpose = inst.gpu_purpose if inst else None
+    return [
+        name,
+        m.get("instance_type") or "local",
+        str((inst.vcpus if inst else None) or m.get("logical_cpus") or DASH),
+        short_cpu(m.get("cpu_model")),
+        (f"{count}× {gpu}" if gpu and count and count > 1 else gpu) or "none",
+        num(m.get("gpu_memory_gb") or (inst.gpu_memory_gb if inst else None), 0),
+        num(m.get("memory_gb") or (inst.memory_gb if inst else None), 0),
+        GPU_PURPOSE.get(str(purpose), DASH if gpu else "no GPU"),
+        _price_text(priced, m),
+    ]
+
+
+GPU_PURPOSE = {"ml": "ML", "graphics": "graphics"}  # the catalog's gpu_purpose, as a table shows it
 
 
 def short_cpu(model: str | None) -> str:
@@ -83,16 +82,7 @@ def short_cpu(model: str | None) -> str:
     return " ".join(text.split()) or model
 
 
-def _catalog_entry(inputs: Inputs, instance_type: str | None):
-    if not instance_type or inputs.catalog is None:
-        return None
-    try:
-        return inputs.catalog.get(instance_type)
-    except Exception:  # a catalog without this type is just "not in the catalog"
-        return None
-
-
-def _price_text(row, machine: dict) -> str:
+def _price_text(row: Any, machine: dict) -> str:
     # The Comparison's price, so this table and the cost table agree.
     if row is not None and row.price_per_hour is not None:
         return usd(row.price_per_hour) + (f" ({row.price_source})" if row.price_source else "")
@@ -104,17 +94,14 @@ def _price_text(row, machine: dict) -> str:
 
 def dataset(inputs: Inputs, *, faces_png: bytes | None = None, missing_png: bytes | None = None) -> Section:
     s = Section("dataset", "2. Dataset")
-    ins = inputs.inspection
+    ins = inputs.inspection.to_dict() if inputs.inspection is not None else None
     if ins is None:
         s.add(Note(f"data set inspection: {inputs.data_error or 'no data set'}"))
     else:
         faces = inputs.faces
-        meta = getattr(faces, "meta", {}) or {}
-        source = getattr(faces, "source", "") or inputs.data_path
-        synthetic = (str(meta.get("load")) == "synthetic" or str(source).startswith("synthetic")
-                     or _marked_synthetic(source))
+        source = faces.source or inputs.data_path
         kind = ("synthetic faces (cartoons in Kaggle's layout and missing-label pattern, not photographs)"
-                if synthetic else "file in the Kaggle Facial Keypoints Detection layout")
+                if is_synthetic(faces) else "file in the Kaggle Facial Keypoints Detection layout")
         rows = int(ins.get("rows", 0))
         complete = int(ins.get("complete_rows", 0))
         s.add(
@@ -124,7 +111,7 @@ def dataset(inputs: Inputs, *, faces_png: bytes | None = None, missing_png: byte
                     ["Source", f"{kind}: {source}"],
                     ["Images", f"{rows:,} × 96×96 px, 8-bit grayscale"],
                     ["Rows with all 15 keypoints", f"{complete:,} ({100 * complete / max(rows, 1):.0f} %)"],
-                    ["Content hash (sha256)", (getattr(faces, "sha256", "") or DASH)[:16]],
+                    ["Content hash (sha256)", (faces.sha256 or DASH)[:16]],
                 ],
                 "The data set as loaded.",
             )
@@ -148,17 +135,9 @@ def dataset(inputs: Inputs, *, faces_png: bytes | None = None, missing_png: byte
     return s
 
 
-SYNTHETIC_MARK = "kpbench synthetic faces"  # first line of README.txt beside files `kpbench demo` generated
-
-
-def _marked_synthetic(source: str) -> bool:
-    path = Path(str(source))
-    for folder in (path, path.parent):
-        try:
-            return (folder / "README.txt").read_text(encoding="utf-8").startswith(SYNTHETIC_MARK)
-        except OSError:
-            continue
-    return False
+def is_synthetic(faces: Any) -> bool:
+    """What the FaceSet says of itself (data's meta["synthetic"]); a `synthetic…` source where meta is silent."""
+    return bool(faces.meta.get("synthetic", str(faces.source).startswith(SYNTHETIC)))
 
 
 def _preprocessing_text(run: RunDir | None) -> str:
@@ -187,7 +166,7 @@ def _preprocessing_text(run: RunDir | None) -> str:
 def _missing_handling(inputs: Inputs, s: Section) -> None:
     run = primary_run(inputs)
     used = run.config.get("missing") if run else None
-    text = "Missing labels: " + "; ".join(f"“{k}” = {v}" for k, v in MISSING_STRATEGIES.items()) + "."
+    text = "Missing labels: " + "; ".join(f"“{k}” = {v}" for k, v in MISSING_DESCRIPTIONS.items()) + "."
     if used:
         text += f" The main run used “{used}”."
     s.add(Paragraph(text))

@@ -12,7 +12,7 @@ from kpbench.report import figures
 from kpbench.report.blocks import Figure, Headline, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs
 from kpbench.report.fmt import DASH, num, spread, usd
-from kpbench.report.sections import machine_names, primary_run
+from kpbench.report.sections import GPU_PURPOSE, machine_names, primary_run
 
 # init_s sums the first four; warm-up (first steps, compile) lies inside train_s (docs/design.md, Record).
 PHASE_COLUMNS = [("imports_s", "Imports (s)"), ("device_init_s", "Device init (s)"), ("data_load_s", "Data load (s)"),
@@ -40,9 +40,8 @@ def timing(inputs: Inputs) -> Section:
                  "Right: training time (median; whisker = min … max), its warm-up steps in red."))
     rows = []
     for name, r in zip(names, recs):
-        f = r.get("figures") or {}
-        rep = r.get("repeats") or {}
-        finals = [x.get("final_val_rmse_px") for x in r.get("runs") or [] if x.get("ok") and x.get("final_val_rmse_px") is not None]
+        f, rep = r["figures"], r["repeats"]
+        finals = [x["final_val_rmse_px"] for x in r["runs"] if x.get("ok") and x.get("final_val_rmse_px") is not None]
         rows.append([
             name,
             f"{rep.get('completed', DASH)}/{rep.get('requested', DASH)}",
@@ -56,13 +55,13 @@ def timing(inputs: Inputs) -> Section:
     s.add(Table(["Machine", "Repeats", "Init (s)", "Train (s)", "Throughput (images/s)",
                  "Time to target (s)", "Peak memory (MB)", "Best val RMSE (px)"], rows,
                 "Timing per machine: median (min … max) over repeats."))
-    phase_rows = [[name] + [spread((r.get("figures") if k == "init_s" else r.get("phases") or {}).get(k), 3)
+    phase_rows = [[name] + [spread((r["figures"] if k == "init_s" else r["phases"]).get(k), 3)
                             for k, _ in PHASE_COLUMNS] for name, r in zip(names, recs)]
     s.add(Table(["Machine"] + [h for _, h in PHASE_COLUMNS], phase_rows,
                 "Initialization phases, median (min … max) over repeats; init total = the four phases before "
                 "the first training step; warm-up is inside the training time."))
     s.add(_work_table(names, recs))
-    failed = [(n, x) for n, r in zip(names, recs) for x in (r.get("repeats") or {}).get("failed") or []]
+    failed = [(n, x) for n, r in zip(names, recs) for x in r["repeats"].get("failed", [])]
     for n, x in failed:
         s.add(Note(f"{n}: repeat {x.get('repeat')} failed: {x.get('error')}"))
     return s
@@ -71,10 +70,10 @@ def timing(inputs: Inputs) -> Section:
 def _work_table(names: list[str], recs: list[dict]) -> Table:
     rows = []
     for name, r in zip(names, recs):
-        c, fl = r.get("config") or {}, r.get("flops") or {}
+        c, fl = r["config"], r["flops"]
         rows.append([
             name, str(c.get("model", DASH)), str(c.get("batch_size", DASH)), str(c.get("epochs", DASH)),
-            spread((r.get("figures") or {}).get("epoch_s")),
+            spread(r["figures"].get("epoch_s")),
             num(c.get("rows")), str(c.get("precision", DASH)), str(r.get("data_load", DASH)),
             num((fl.get("achieved_flops_per_s") or 0) / 1e9) if fl.get("achieved_flops_per_s") else DASH,
             f"{100 * fl['mfu']:.1f}" if fl.get("mfu") is not None else DASH,
@@ -129,7 +128,7 @@ def _catalog_table(inputs: Inputs) -> Table:
     for inst in inputs.catalog:
         rows.append([
             inst.instance_type, str(inst.vcpus), f"{inst.gpu_count}× {inst.gpu}" if inst.gpu and inst.gpu_count > 1 else (inst.gpu or "none"),
-            num(inst.gpu_memory_gb, 0), {"ml": "ML", "graphics": "graphics"}.get(str(inst.gpu_purpose), DASH),
+            num(inst.gpu_memory_gb, 0), GPU_PURPOSE.get(str(inst.gpu_purpose), DASH),
             usd(inst.price_per_hour), inst.price_date, "retired" if inst.retired else "",
         ])
     return Table(["Instance", "vCPUs", "GPU", "GPU memory (GB)", "GPU built for", "Price ($/h)", "Price date", "Status"],
@@ -171,13 +170,13 @@ def headline(inputs: Inputs) -> list[Headline]:
             out.append(Headline("Fastest machine", fast.label, f"{num(fast.time_s)} s init + train (median)"))
         else:
             names = machine_names(inputs)
-            trains = [((r.get("figures") or {}).get("train_s") or {}).get("median") for _, r in inputs.records]
+            trains = [r["figures"]["train_s"].get("median") for _, r in inputs.records]
             timed = [(t, n) for t, n in zip(trains, names) if t is not None]
             if timed:
                 t, n = min(timed)
                 out.append(Headline("Fastest machine", n, f"training {num(t)} s (median)"))
         out.append(Headline("Machines measured", str(len(inputs.records)),
-                            f"{sum((r.get('repeats') or {}).get('completed', 0) for _, r in inputs.records)} repeats"))
+                            f"{sum(r['repeats'].get('completed', 0) for _, r in inputs.records)} repeats"))
     else:
         out.append(Headline("Fastest machine", DASH, "no Records"))
     cheapest = _cheapest(inputs)

@@ -70,34 +70,20 @@ def build_report(inputs: Inputs) -> Report:
     )
 
 
-def _data_pictures(inputs: Inputs) -> dict:
+def _data_pictures(inputs: Inputs) -> dict[str, bytes]:
+    """The data area's own pictures of the data set (sample faces, missing labels), as PNG bytes."""
     if inputs.faces is None:
         return {}
+    from kpbench.data import plot_missing, plot_samples
+
     out = {}
-    for key, fname, arg, caption in (("faces_png", "plot_samples", inputs.faces, "sample faces"),
-                                     ("missing_png", "plot_missing", (inputs.inspection or {}).get("object"),
-                                      "missing-label chart")):
-        draw = _data_function(fname)
-        if draw is None:
-            inputs.warn(f"{caption} not drawn: kpbench.data has no {fname}")
-            continue
+    for key, draw, arg, caption in (("faces_png", plot_samples, inputs.faces, "sample faces"),
+                                    ("missing_png", plot_missing, inputs.inspection, "missing-label chart")):
         try:
             out[key] = figures.png_via_file(draw, arg)
         except Exception as e:  # a picture failing must not lose the rest of the report
             inputs.warn(f"{caption} not drawn: {e}")
     return out
-
-
-def _data_function(name: str):
-    # kpbench.data exports the plots; older trees keep them in data.inspect or data.plots.
-    import importlib
-
-    for module in ("kpbench.data", "kpbench.data.inspect", "kpbench.data.plots"):
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-    return None
 
 
 def _cost_charts(inputs: Inputs) -> list[tuple[str, bytes, str]]:
