@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
-
-from kpbench.cli import main
+from helpers import run_kpbench
 
 
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
+def test_bare_kpbench_shows_help_and_succeeds():
+    r = run_kpbench()
+    assert r.code == 0 and "Usage" in r.out
 
 
-def test_bare_kpbench_shows_help_and_succeeds(capsys):
-    code, out, _ = run([], capsys)
-    assert code == 0 and "Usage" in out
+def test_unknown_command_is_one_line_and_exit_2():
+    r = run_kpbench("no-such-command")
+    assert r.code == 2 and r.err.count("\n") == 1 and r.err.startswith("kpbench: error:")
 
 
-def test_unknown_command_is_one_line_and_exit_2(capsys):
-    code, _, err = run(["no-such-command"], capsys)
-    assert code == 2 and err.count("\n") == 1 and err.startswith("kpbench: error:")
-
-
-def test_an_unwritable_output_directory_is_one_line_naming_it(capsys, tmp_path):
+def test_an_unwritable_output_directory_is_one_line_naming_it(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    code, _, err = run(["data", "synth", "--rows", "4", "--out", str(blocker / "out")], capsys)
-    assert code == 2 and err.count("\n") == 1 and "a-file" in err and "Traceback" not in err
+    r = run_kpbench("data", "synth", "--rows", "4", "--out", blocker / "out")
+    assert r.code == 2 and r.err.count("\n") == 1 and "a-file" in r.err and "Traceback" not in r.err

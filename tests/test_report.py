@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_kpbench
 
+from kpbench.errors import KpbenchError
 from kpbench.report import write_report
 from kpbench.train.pictures import plot_curves
 
@@ -98,7 +98,6 @@ def test_headline_names_best_rmse_fastest_and_cheapest(full_report):
     assert "Fastest machine" in head and "Cheapest machine" in head
 
 
-@pytest.mark.skipif(not CLOUD_RECORDS, reason="no cloud fixture Records in tests/fixtures/records yet")
 def test_cost_section_shows_the_comparison_not_a_recomputation(full_report):
     from kpbench.bench.record import load_record
     from kpbench.cost import compare, load_catalog
@@ -183,15 +182,15 @@ def test_model_summary_table_from_metrics(full_report):
     assert "| conv1 | Conv2d | 32×94×94 | 320 | 5,000,000 |" in model
 
 
+@pytest.mark.slow
 def test_cli_report_warns_on_stderr_and_exits_zero(tmp_path):
     bad = tmp_path / "broken.json"
     bad.write_text("{not json")
-    proc = subprocess.run([sys.executable, "-m", "kpbench", "report", str(RECORD_CPU), str(bad), "--out",
-                           str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "kpbench: warning: Record skipped: broken.json" in proc.stderr
+    r = run_kpbench("report", RECORD_CPU, bad, "--out", tmp_path / "out", subprocess=True, timeout_s=120)
+    assert r.code == 0, r.err
+    assert "kpbench: warning: Record skipped: broken.json" in r.err
     assert (tmp_path / "out" / "report.html").is_file()
-    assert "report.html" in proc.stdout
+    assert "report.html" in r.out
 
 
 def test_report_leaves_no_temporary_files(tmp_path):
@@ -213,3 +212,97 @@ def test_scaling_records_get_a_distributed_training_section(tmp_path):
     assert "## 9. Distributed training" in md and "2 × g4dn.xlarge" in md
     without = write_report([RECORD_CPU], [], tmp_path / "out2").markdown.read_text(encoding="utf-8")
     assert "Distributed training" not in without
+
+
+# -- bad input is never fatal --------------------------------------------------
+
+
+def record_with(tmp_path: Path, name: str, **changes) -> Path:
+    rec = json.loads(RECORD_CPU.read_text())
+    rec.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(rec))
+    return path
+
+
+def test_a_file_that_is_not_a_record_is_named_skipped_and_the_rest_renders(tmp_path):
+    bad = record_with(tmp_path, "bad.json", runs="three")
+    paths = write_report([RECORD_CPU, bad], [], tmp_path / "out")
+    assert any(w.startswith("Record skipped: bad.json") for w in paths.warnings)
+    md = paths.markdown.read_text(encoding="utf-8")
+    assert "cpu example" in md[md.index("## 7."):md.index("## 8.")]
+
+
+def test_a_section_that_cannot_read_a_record_becomes_a_note_and_the_others_render(tmp_path):
+    bad = record_with(tmp_path, "odd.json", figures=[1, 2, 3])
+    paths = write_report([bad], [make_run(tmp_path / "run")], tmp_path / "out")
+    assert paths.warnings  # said on stderr (by the CLI) and at the top of the page
+    md = paths.markdown.read_text(encoding="utf-8")
+    assert "## 5. Training" in md and "training-curves.png" in md
+
+
+def test_absurdly_deep_json_is_a_skipped_record_not_a_crash(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    paths = write_report([RECORD_CPU, deep], [], tmp_path / "out")
+    assert any("deep.json" in w for w in paths.warnings)
+    assert paths.html.is_file()
+
+
+# -- the output directory --------------------------------------------------------
+
+
+def test_a_directory_holding_a_users_files_is_refused_and_left_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(KpbenchError, match=r"out: holds files that are not a kpbench report \(notes.txt\).*--force"):
+        write_report([RECORD_CPU], [], out)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_force_writes_the_report_beside_the_users_files(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    paths = write_report([RECORD_CPU], [], out, force=True)
+    assert paths.html.is_file() and (out / "notes.txt").read_text() == "mine"
+
+
+def test_an_earlier_report_is_replaced_whole_without_force(tmp_path):
+    out = tmp_path / "out"
+    first = write_report([RECORD_CPU], [make_run(tmp_path / "run")], out)
+    assert (out / "training-curves.png").is_file() and (out / "training-curves.png") in first.pictures
+    second = write_report([RECORD_CPU], [], out)
+    assert not (out / "training-curves.png").exists()  # the new report has no run: its picture goes
+    assert sorted(p.name for p in out.iterdir()) == sorted(["report.html", "report.md", *(p.name for p in second.pictures)])
+
+
+def test_cli_refuses_a_foreign_directory_in_one_line_with_exit_2(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "thesis.tex").write_text("mine")
+    r = run_kpbench("report", RECORD_CPU, "--out", tmp_path / "out")
+    assert r.code == 2 and r.err.count("\n") == 1 and "thesis.tex" in r.error_line and "--force" in r.error_line
+
+
+@pytest.mark.root
+def test_a_full_disk_leaves_no_report_and_no_empty_directories(full_disk):
+    (full_disk / "filler").write_bytes(b"\0" * (1024 * 1024 - 64 * 1024))  # leave 64 KiB: less than a report
+    with pytest.raises(KpbenchError, match=r"a/b/out/[^ ]+: No space left on device"):
+        write_report([RECORD_CPU, *CLOUD_RECORDS], [], full_disk / "a" / "b" / "out")
+    assert [p.name for p in full_disk.iterdir()] == ["filler"]
+
+
+@pytest.mark.root
+def test_a_full_disk_keeps_the_earlier_report_intact(full_disk, tmp_path):
+    out = full_disk / "out"
+    write_report([RECORD_CPU], [], tmp_path / "small")
+    out.mkdir()
+    for p in (tmp_path / "small").iterdir():
+        (out / p.name).write_bytes(p.read_bytes())
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    free = 1024 * 1024 - sum(len(b) for b in before.values())
+    (full_disk / "filler").write_bytes(b"\0" * max(0, free - 32 * 1024))
+    with pytest.raises(KpbenchError, match="No space left on device"):
+        write_report([RECORD_CPU, *CLOUD_RECORDS], [], out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -19,11 +19,14 @@ def report(
         None, "--data", help="The data set to describe: Kaggle training.zip/CSV/directory, or 'synthetic'."
     ),
     out: Path = typer.Option(..., "--out", help="Directory for report.html, report.md and its PNGs."),
+    force: bool = typer.Option(
+        False, "--force", help="Write into --out even when it holds files that are not an earlier report's."
+    ),
 ) -> None:
     """Write the study: a self-contained report.html and a report.md with its pictures."""
     from kpbench.report import print_warnings, write_report
 
-    paths = write_report(list(records or []), list(runs or []), out, data=data)
+    paths = write_report(list(records or []), list(runs or []), out, data=data, force=force)
     print_warnings(paths.warnings)
     print(f"Report: {paths.html}")
     print(f"Markdown: {paths.markdown} ({len(paths.pictures)} pictures beside it)")

@@ -210,3 +210,6 @@ def _compare_costs(inputs: Inputs) -> None:
     except KpbenchError as e:
         inputs.cost_error = str(e)
         inputs.warn(f"cost comparison failed: {e}")
+    except Exception as e:  # a Record malformed in a way its check missed: no cost, the rest renders
+        inputs.cost_error = f"{type(e).__name__}: {e}"
+        inputs.warn(f"cost comparison failed: {inputs.cost_error}")

@@ -6,13 +6,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from kpbench.report import figures, sections, sections_bench
-from kpbench.report.blocks import Report, Section
+from kpbench.report.blocks import Headline, Note, Report, Section
 from kpbench.report.build import Inputs, gather
+from kpbench.report.outdir import check_replaceable, write_staged
 from kpbench.report.render_html import render_html
 from kpbench.report.render_md import render_md
-from kpbench import atomic
 
 
 @dataclass
@@ -23,21 +24,22 @@ class ReportPaths:
     warnings: list[str] = field(default_factory=list)  # also shown in the page
 
 
-def write_report(records: list[Path], runs: list[Path], out_dir: str | Path, *, data: str | Path | None = None) -> ReportPaths:
-    """Build the study from what exists; a missing input is a warning and a note, never a failure."""
+def write_report(records: list[Path], runs: list[Path], out_dir: str | Path, *, data: str | Path | None = None,
+                 force: bool = False) -> ReportPaths:
+    """Build the study from what exists; a missing or bad input is a warning and a note, never a failure.
+
+    `out_dir` gets all of the report or none of it; a directory holding files that are not an earlier
+    report's is refused (KpbenchError) unless `force`, which writes the report beside them.
+    """
     out_dir = Path(out_dir)
+    check_replaceable(out_dir, force=force)
     inputs = gather([Path(p) for p in records], [Path(p) for p in runs], data=data)
     report = build_report(inputs)
-    html = out_dir / "report.html"
-    atomic.write_text(html, render_html(report))
     md_text, pictures = render_md(report)
-    written = []
-    for name, png in pictures.items():
-        atomic.write_bytes(out_dir / name, png)
-        written.append(out_dir / name)
-    md = out_dir / "report.md"
-    atomic.write_text(md, md_text)
-    return ReportPaths(html, md, written, list(report.warnings))
+    files = {"report.html": render_html(report).encode("utf-8"), **pictures, "report.md": md_text.encode("utf-8")}
+    write_staged(out_dir, files)
+    return ReportPaths(out_dir / "report.html", out_dir / "report.md", [out_dir / n for n in pictures],
+                       list(report.warnings))
 
 
 def print_warnings(warnings: list[str]) -> None:
@@ -48,14 +50,14 @@ def print_warnings(warnings: list[str]) -> None:
 
 def build_report(inputs: Inputs) -> Report:
     body: list[Section] = [
-        sections.objective_and_machines(inputs),
-        sections.dataset(inputs, **_data_pictures(inputs)),
-        sections.model(inputs),
-        sections.optimizer(inputs),
-        sections.training(inputs),
-        sections.predictions(inputs),
-        sections_bench.timing(inputs),
-        sections_bench.cost(inputs, _cost_charts(inputs)),
+        _guarded("machines", "1. Objective and machines", sections.objective_and_machines, inputs),
+        _guarded("dataset", "2. Dataset", lambda i: sections.dataset(i, **_data_pictures(i)), inputs),
+        _guarded("model", "3. Model", sections.model, inputs),
+        _guarded("optimizer", "4. Optimizer, loss and metrics", sections.optimizer, inputs),
+        _guarded("training", "5. Training", sections.training, inputs),
+        _guarded("predictions", "6. Predictions", sections.predictions, inputs),
+        _guarded("timing", "7. Timing across machines", sections_bench.timing, inputs),
+        _guarded("cost", "8. Cost across machines", lambda i: sections_bench.cost(i, _cost_charts(i)), inputs),
     ]
     scaling = sections_bench.scaling(inputs)
     if scaling is not None:
@@ -63,11 +65,28 @@ def build_report(inputs: Inputs) -> Report:
     return Report(
         title="Facial keypoints: where to train, how long, at what cost",
         created_utc=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        headline=sections_bench.headline(inputs),
+        headline=_headline(inputs),
         sections=body,
         inputs=_input_lines(inputs),
         warnings=list(inputs.warnings),
     )
+
+
+def _guarded(section_id: str, title: str, build: Callable[[Inputs], Section], inputs: Inputs) -> Section:
+    """The section, or, when an input it reads is malformed in a way nobody checked, a note saying so."""
+    try:
+        return build(inputs)
+    except Exception as e:  # the report promises that bad input is never fatal; name what broke
+        inputs.warn(f"section {title} not drawn: {type(e).__name__}: {e}")
+        return Section(section_id, title).add(Note(f"{title[3:].lower()}: an input could not be read ({e})"))
+
+
+def _headline(inputs: Inputs) -> list[Headline]:
+    try:
+        return sections_bench.headline(inputs)
+    except Exception as e:  # as for a section: say so, render the rest
+        inputs.warn(f"headline not drawn: {type(e).__name__}: {e}")
+        return []
 
 
 def _data_pictures(inputs: Inputs) -> dict[str, bytes]:
