@@ -306,3 +306,35 @@ def test_a_full_disk_keeps_the_earlier_report_intact(full_disk, tmp_path):
     with pytest.raises(KpbenchError, match="No space left on device"):
         write_report([RECORD_CPU, *CLOUD_RECORDS], [], out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+# -- what the data set is ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("source, meta, synthetic", [
+    ("/data/training.csv", {"synthetic": True}, True),  # the FaceSet says so: files write_synthetic wrote
+    ("synthetic:64:0", {"synthetic": False}, False),  # meta decides over the name
+    ("synthetic:64:0", {}, True),  # meta silent: the synthetic source spec
+    ("/data/training.csv", {}, False),
+])
+def test_the_report_takes_synthetic_from_the_faceset(synthetic_faces, source, meta, synthetic):
+    from dataclasses import replace
+
+    from kpbench.report.sections import is_synthetic
+
+    assert is_synthetic(replace(synthetic_faces, source=source, meta=meta)) is synthetic
+
+
+def test_no_readme_beside_the_data_is_read(synthetic_dir, tmp_path):
+    (synthetic_dir / "README.txt").write_text("kpbench synthetic faces: a note for people")
+    paths = write_report([], [], tmp_path / "out", data=str(synthetic_dir / "training.csv"))
+    md = paths.markdown.read_text(encoding="utf-8")
+    data = md[md.index("## 2."):md.index("## 3.")]
+    expected = "synthetic faces (cartoons" if load_faces_meta(synthetic_dir).get("synthetic") else "Kaggle Facial"
+    assert expected in data
+
+
+def load_faces_meta(folder: Path) -> dict:
+    from kpbench.data import load_faces
+
+    return load_faces(folder / "training.csv", progress=False).meta
