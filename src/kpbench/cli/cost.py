@@ -46,6 +46,7 @@ def compare_command(
 
 def catalog_command(
     as_json: bool = typer.Option(False, "--json", help="Print the catalog as JSON."),
+    as_markdown: bool = typer.Option(False, "--markdown", help="Print the catalog as the Markdown table in docs/cost.md."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Instance catalog CSV (default: the shipped one)."),
 ) -> None:
     """List the instance catalog: hardware, on-demand price, its date and source; retired types marked."""
@@ -54,6 +55,11 @@ def catalog_command(
     cat = load_catalog(catalog)
     if as_json:
         print(json.dumps(cat.to_dict(), indent=2))
+        return
+    if as_markdown:
+        from kpbench.report.catalog import catalog_markdown
+
+        print(catalog_markdown(cat), end="")
         return
     from rich.console import Console
     from rich.table import Table
