@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip install -q -c constraints.txt
 STAMP = .install.stamp
 
-.PHONY: demo test bench-parse bench-peers install clean
+.PHONY: demo test test-quick docs bench-parse bench-peers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e '.[test]'
@@ -16,6 +16,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The quick loop while editing: everything but the subprocess-heavy and training tests.
+test-quick: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+# Tables in docs/ generated from the code's own data (a test checks they are current).
+docs: $(STAMP)
+	$(PY) -m kpbench.report.catalog docs/cost.md
 
 bench-parse: $(STAMP)
 	$(PY) benchmarks/parse.py
