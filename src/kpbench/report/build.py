@@ -25,7 +25,6 @@ RUN_PICTURES = ("curves.png", "faces.png", "keypoint_error.png")
 class RunDir:
     path: Path
     metrics: dict | None  # metrics.json, None when missing or unreadable
-    summary_md: str | None  # model_summary.md
     pictures: dict[str, bytes]  # file name → PNG bytes (curves.png, faces.png, keypoint_error.png)
 
     @property
@@ -160,9 +159,8 @@ def _load_run(path: Path, inputs: Inputs) -> RunDir:
     except (OSError, ValueError) as e:
         inputs.warn(f"{mpath}: unreadable ({e})")
         metrics = None
-    summary = path / "model_summary.md"
     pictures = {n: (path / n).read_bytes() for n in RUN_PICTURES if (path / n).is_file()}
-    return RunDir(path, metrics, summary.read_text(encoding="utf-8") if summary.is_file() else None, pictures)
+    return RunDir(path, metrics, pictures)
 
 
 # -- data set ------------------------------------------------------------------

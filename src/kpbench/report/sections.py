@@ -217,8 +217,6 @@ def model(inputs: Inputs) -> Section:
             f"training step {si(summary.get('train_flops_per_image'), 'FLOP')}/image",
         ]
         s.add(Paragraph("Totals: " + ", ".join(totals) + "."))
-    elif run and run.summary_md and (table := _markdown_table(run.summary_md)):
-        s.add(table)
     else:
         s.add(Note("model summary: " + ("no run directory (give --runs DIR)" if not inputs.runs
                                         else f"{(run or inputs.runs[0]).path} has no model_summary")))
@@ -226,13 +224,11 @@ def model(inputs: Inputs) -> Section:
 
 
 def _layers_table(summary: dict) -> Table:
-    layers = summary["layers"]
-    if not isinstance(layers[0], dict):
-        return Table(["Layer"], [[str(x)] for x in layers], "Layers.")
+    layers = summary["layers"]  # ModelSummary.to_dict(): {name, type, output_shape, params, forward_flops}
     # Activations and the like (no parameters, no FLOPs counted, shape unchanged) only lengthen the table.
     shown, prev_shape = [], None
     for layer in layers:
-        passive = not layer.get("params") and not (layer.get("forward_flops") or layer.get("flops"))
+        passive = not layer.get("params") and not layer.get("forward_flops")
         if not (passive and layer.get("output_shape") == prev_shape):
             shown.append(layer)
         prev_shape = layer.get("output_shape")
@@ -245,7 +241,7 @@ def _layers_table(summary: dict) -> Table:
 
 
 def _layer_header(key: str) -> str:
-    return {"output_shape": "Output shape", "params": "Parameters", "flops": "FLOPs/image",
+    return {"output_shape": "Output shape", "params": "Parameters",
             "forward_flops": "FLOPs/image (forward)"}.get(key, humanize(key))
 
 
@@ -255,15 +251,6 @@ def _cell(value, key: str) -> str:
     if isinstance(value, (int, float)) and ("flop" in key or "param" in key):
         return f"{value:,.0f}"
     return DASH if value is None else str(value)
-
-
-def _markdown_table(md: str) -> Table | None:
-    lines = [ln.strip() for ln in md.splitlines() if ln.strip().startswith("|")]
-    if len(lines) < 3:
-        return None
-    split = lambda ln: [c.strip() for c in ln.strip("|").split("|")]  # noqa: E731
-    body = [split(ln) for ln in lines[2:] if not re.fullmatch(r"[|\s:-]+", ln)]
-    return Table(split(lines[0]), body, "Model summary (model_summary.md).")
 
 
 # -- 4 ------------------------------------------------------------------------
@@ -280,8 +267,7 @@ def optimizer(inputs: Inputs) -> Section:
     rows = [[SETTING_NAMES.get(k, humanize(k)), _config_value(cfg[k])] for k in shown if k in cfg]
     if "epochs" in cfg and cfg["epochs"] is None and cfg.get("time_budget_s"):
         rows = [[n, "as many as the time budget allows" if n == "Epochs" else v] for n, v in rows]
-    loss = cfg.get("loss") or "mean squared error on normalised coordinates, counting only labelled ones (masked)"
-    rows.append(["Loss", str(loss)])
+    rows.append(["Loss", "mean squared error on normalised coordinates, counting only labelled ones (masked)"])
     rows.append(["Metrics", "validation RMSE in pixels (the Kaggle score), RMSE per keypoint, time to target RMSE"])
     s.add(Table(["Setting", "Value"], rows, f"From {run.name}/metrics.json (config)."))
     return s
