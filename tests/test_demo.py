@@ -8,6 +8,7 @@ import pytest
 from helpers import run_kpbench
 
 from kpbench.data import load_faces
+from kpbench.errors import KpbenchError
 
 TINY = ("--rows", "160", "--time-budget", "3", "--repeats", "1", "--no-missing-runs")
 
@@ -50,3 +51,25 @@ def test_demo_on_missing_data_fails_clearly(tmp_path: Path):
     assert r.code == 1
     assert "nope.zip: no such file or directory" in r.out
     assert (tmp_path / "demo" / "report" / "report.html").is_file()  # the report still says what is missing
+
+
+def test_a_second_demo_replaces_the_first_ones_parts(tmp_path: Path):
+    from kpbench.demo import DEMO_PARTS, prepare_out_dir
+
+    out = tmp_path / "demo"
+    assert prepare_out_dir(out) is False  # a new directory: nothing to replace
+    for part in DEMO_PARTS:
+        (out / part).mkdir()
+        (out / part / "old").write_text("from the first demo")
+    assert prepare_out_dir(out) is True
+    assert not any((out / part).exists() for part in DEMO_PARTS)
+
+
+def test_a_directory_of_other_files_is_refused_unless_forced(tmp_path: Path):
+    from kpbench.demo import prepare_out_dir
+
+    (tmp_path / "mine.txt").write_text("mine")
+    with pytest.raises(KpbenchError, match="not a kpbench demo's.*--force"):
+        prepare_out_dir(tmp_path)
+    assert prepare_out_dir(tmp_path, force=True) is False
+    assert (tmp_path / "mine.txt").read_text() == "mine"

@@ -9,6 +9,7 @@ report says what is missing.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ class DemoConfig:
     repeats: int = 2  # bench repeats, each a fresh process
     bench_rows: int = 1000  # one epoch over these rows per repeat: warm-up plus enough steady steps
     seed: int = 0
+    force: bool = False  # write into an --out that holds other files (they are left alone)
 
 
 @dataclass
@@ -48,6 +50,8 @@ def run_demo(cfg: DemoConfig, console: Any = None) -> DemoResult:
 
     console = console or Console(highlight=False, soft_wrap=True)  # paths stay on one line
     out = Path(cfg.out_dir)
+    if prepare_out_dir(out, force=cfg.force):
+        console.print(f"Replacing the earlier demo in {out}")
     start = time.perf_counter()
     failed: list[str] = []
     steps = 5 if cfg.missing_runs else 4
@@ -85,6 +89,32 @@ def run_demo(cfg: DemoConfig, console: Any = None) -> DemoResult:
     if failed:
         console.print(f"[yellow]Finished with problems in: {', '.join(failed)}[/yellow]")
     return DemoResult(html, failed, wall_s)
+
+
+MARKER = ".kpbench-demo"  # says that a directory is a demo's own, so a second `make demo` may replace it
+DEMO_PARTS = ("data", "runs", "records", "report")  # what a demo writes under --out
+
+
+def prepare_out_dir(out: Path, *, force: bool = False) -> bool:
+    """Make `out` ready for a fresh demo; True when an earlier demo's parts were removed.
+
+    An earlier demo (its marker file) is replaced: its runs would refuse a second training into them, and
+    its Record would join the new report as a second machine. Any other non-empty directory is refused
+    (KpbenchError), unless `force`: then the demo writes beside what is there and removes nothing.
+    """
+    if out.exists() and not out.is_dir():
+        raise KpbenchError(f"{out}: exists and is not a directory")
+    entries = {p.name for p in out.iterdir()} if out.is_dir() else set()
+    # A demo from before the marker existed holds only the demo's parts.
+    earlier = MARKER in entries or bool(entries) and entries <= set(DEMO_PARTS)
+    if out.is_dir() and not earlier and any(out.iterdir()) and not force:
+        raise KpbenchError(f"{out}: holds files that are not a kpbench demo's; choose another --out, or pass --force")
+    if earlier:
+        for part in DEMO_PARTS:
+            shutil.rmtree(out / part, ignore_errors=True)
+    atomic.write_text(out / MARKER, "written by `kpbench demo`: a later demo into this directory replaces "
+                      + ", ".join(DEMO_PARTS) + "\n")
+    return earlier
 
 
 def _data(cfg: DemoConfig, out: Path, console: Any) -> str:

@@ -44,13 +44,16 @@ def demo(
     missing_runs: bool = typer.Option(
         True, "--missing-runs/--no-missing-runs", hidden=True, help="Also train short mask/ffill/drop runs."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Write into --out even when it holds files that are not an earlier demo's."
+    ),
 ) -> None:
     """Synthetic faces → train → bench this machine → report, in a few minutes; prints each step."""
     from kpbench.demo import DemoConfig, run_demo
 
     # A shorter main run (tests, quick looks) shortens the side runs too.
     cfg = DemoConfig(out_dir=out, data=data, rows=rows, time_budget_s=time_budget, repeats=repeats,
-                     missing_runs=missing_runs, missing_time_budget_s=min(10.0, time_budget))
+                     missing_runs=missing_runs, missing_time_budget_s=min(10.0, time_budget), force=force)
     result = run_demo(cfg)
     if result.failed_steps:
         raise typer.Exit(1)
