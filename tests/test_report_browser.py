@@ -24,6 +24,7 @@ from test_report import CLOUD_RECORDS, RECORD_CPU, make_run  # the same inputs a
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # starts chromium
     pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: apt-get install chromium)"),
 ]
 
