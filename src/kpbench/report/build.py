@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kpbench.bench.record import load_record
-from kpbench.cost import compare, load_catalog
+from kpbench.cost import Catalog, Comparison, compare, load_catalog
 from kpbench.data import SYNTHETIC
 from kpbench.errors import KpbenchError
 
@@ -46,8 +46,8 @@ class Inputs:
     faces: Any = None  # FaceSet, when --data was given and loads
     inspection: Any = None  # its kpbench.data.Inspection
     data_error: str | None = None
-    catalog: Any = None
-    comparison: Any = None
+    catalog: Catalog | None = None
+    comparison: Comparison | None = None
     cost_error: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -56,6 +56,7 @@ class Inputs:
 
 
 def gather(records: list[Path], runs: list[Path], *, data: str | Path | None = None) -> Inputs:
+    """Everything the report shows, read once; what could not be read is in `warnings`."""
     inputs = Inputs()
     for path, raw in _expand_records(records, inputs):
         _add_record(path, raw, inputs)

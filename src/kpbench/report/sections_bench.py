@@ -6,8 +6,7 @@ recomputes them.
 
 from __future__ import annotations
 
-from typing import Any
-
+from kpbench.cost import Comparison
 from kpbench.report import figures
 from kpbench.report.blocks import Figure, Headline, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs
@@ -119,7 +118,7 @@ COST_HEADERS = {"": "Record", "machine": "Machine", "$/h": "Price ($/h)", "init 
                 "Pareto": "Pareto", "note": "Note"}
 
 
-def _any_priced(comp: Any) -> bool:
+def _any_priced(comp: Comparison) -> bool:
     return any(r.cost_per_run_usd is not None for r in comp.rows)
 
 
