@@ -338,3 +338,12 @@ def load_faces_meta(folder: Path) -> dict:
     from kpbench.data import load_faces
 
     return load_faces(folder / "training.csv", progress=False).meta
+
+
+def test_a_faceset_already_loaded_is_described_as_its_meta_says(synthetic_faces, tmp_path):
+    from dataclasses import replace
+
+    faces = replace(synthetic_faces, source="/data/training.csv", meta={"synthetic": True})
+    md = write_report([], [], tmp_path / "out", data=faces).markdown.read_text(encoding="utf-8")
+    data = md[md.index("## 2."):md.index("## 3.")]
+    assert "synthetic faces (cartoons" in data and "/data/training.csv" in data and "64 × 96×96 px" in data

@@ -14,7 +14,7 @@ from typing import Any
 
 from kpbench.bench.record import load_record
 from kpbench.cost import Catalog, Comparison, compare, load_catalog
-from kpbench.data import SYNTHETIC
+from kpbench.data import SYNTHETIC, FaceSet
 from kpbench.errors import KpbenchError
 
 SCALING_KIND = "dist-scale"
@@ -55,7 +55,7 @@ class Inputs:
         self.warnings.append(message)
 
 
-def gather(records: list[Path], runs: list[Path], *, data: str | Path | None = None) -> Inputs:
+def gather(records: list[Path], runs: list[Path], *, data: str | Path | FaceSet | None = None) -> Inputs:
     """Everything the report shows, read once; what could not be read is in `warnings`."""
     inputs = Inputs()
     for path, raw in _expand_records(records, inputs):
@@ -167,7 +167,7 @@ def _load_run(path: Path, inputs: Inputs) -> RunDir:
 # -- data set ------------------------------------------------------------------
 
 
-def _load_data(data: str | Path | None, inputs: Inputs) -> None:
+def _load_data(data: str | Path | FaceSet | None, inputs: Inputs) -> None:
     if data is None:
         # The run's metrics name the data it trained on (train writes data.source); use it when it is at hand.
         for run in inputs.runs:
@@ -178,10 +178,11 @@ def _load_data(data: str | Path | None, inputs: Inputs) -> None:
     if data is None:
         inputs.data_error = "no data set given (pass --data PATH)"
         return
-    inputs.data_path = str(data)
     from kpbench.data import inspect_faces, load_faces  # numpy and friends: only when a data set is given
+
+    inputs.data_path = data.source if isinstance(data, FaceSet) else str(data)
     try:
-        faces = load_faces(data, progress=False)
+        faces = data if isinstance(data, FaceSet) else load_faces(data, progress=False)
         inspection = inspect_faces(faces)
     except KpbenchError as e:
         inputs.data_error = str(e)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from kpbench.data import FaceSet
 from kpbench.report import figures, sections, sections_bench
 from kpbench.report.blocks import Headline, Note, Report, Section
 from kpbench.report.build import Inputs, gather
@@ -24,9 +25,11 @@ class ReportPaths:
     warnings: list[str] = field(default_factory=list)  # also shown in the page
 
 
-def write_report(records: list[Path], runs: list[Path], out_dir: str | Path, *, data: str | Path | None = None,
-                 force: bool = False) -> ReportPaths:
+def write_report(records: list[Path], runs: list[Path], out_dir: str | Path, *,
+                 data: str | Path | FaceSet | None = None, force: bool = False) -> ReportPaths:
     """Build the study from what exists; a missing or bad input is a warning and a note, never a failure.
+
+    `data`: the data set to describe, as a path for `load_faces` or a FaceSet already loaded.
 
     `out_dir` gets all of the report or none of it; a directory holding files that are not an earlier
     report's is refused (KpbenchError) unless `force`, which writes the report beside them.
