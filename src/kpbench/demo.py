@@ -2,7 +2,9 @@
 
 The one module that chains the areas (data, train, bench, report); the CLI calls it.
 
-Last measured: 133 s on 2 shared vCPUs (Xeon, no GPU; 3 min under load 5), 2026-11-24. Every step
+Last measured: 215 and 225 s wall (`time python -m kpbench demo --out /tmp/demo-r`, twice) on the
+2-vCPU Xeon development VM, no GPU, shared with six other jobs (load about 9), 2026-12-01;
+133 s on 2026-11-24 under lighter load. Every step
 prints where it is; a step that fails is reported, the rest still runs, and the
 report says what is missing.
 """
