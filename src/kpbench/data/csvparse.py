@@ -207,17 +207,10 @@ def _coordinates(rows: list[_Row], columns: list[str], name: str) -> np.ndarray:
     others = [c for c in columns if c != "Image"]
     index = [others.index(c) for c in COORD_COLUMNS]  # where each coordinate sits among the other fields
     ordered = index == list(range(len(COORD_COLUMNS)))
-    nan = math.nan
     out = np.empty((len(rows), len(COORD_COLUMNS)), np.float32)
     empty = np.empty(len(rows), np.int64)  # empty fields per row: each must be one of the row's NaNs
-    for r, row in enumerate(rows):
-        fields = row.others if ordered else [row.others[i] for i in index]
-        try:  # float() takes bytes and ignores surrounding spaces
-            out[r] = [float(f) if f else nan for f in fields]
-            empty[r] = fields.count(b"")
-        except ValueError:
-            out[r] = _coordinates_careful(fields, row.line, name)
-            empty[r] = np.isnan(out[r]).sum()
+    with np.errstate(over="ignore"):  # 1e39 becomes inf as float32: refused below, without a warning
+        _fill_coordinates(out, empty, rows, index if not ordered else None, name)
     # "nan", "inf", 1e30 (inf as float32) or -5000 parse but are not coordinates: explain the first one
     bad = (np.isnan(out).sum(axis=1) != empty) | ~((out >= COORD_MIN_PX) & (out <= COORD_MAX_PX) | np.isnan(out)).all(axis=1)
     if bad.any():
@@ -226,6 +219,18 @@ def _coordinates(rows: list[_Row], columns: list[str], name: str) -> np.ndarray:
         _coordinates_careful(fields, rows[r].line, name)
         raise AssertionError("a refused coordinate was not explained")  # pragma: no cover
     return out
+
+
+def _fill_coordinates(out: np.ndarray, empty: np.ndarray, rows: list[_Row], index: list[int] | None, name: str) -> None:
+    nan = math.nan
+    for r, row in enumerate(rows):
+        fields = row.others if index is None else [row.others[i] for i in index]
+        try:  # float() takes bytes and ignores surrounding spaces
+            out[r] = [float(f) if f else nan for f in fields]
+            empty[r] = fields.count(b"")
+        except ValueError:
+            out[r] = _coordinates_careful(fields, row.line, name)
+            empty[r] = np.isnan(out[r]).sum()
 
 
 def _coordinates_careful(fields: list[bytes], line: int, name: str) -> list[float]:
