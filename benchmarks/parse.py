@@ -29,6 +29,8 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -79,6 +81,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP, help="training.zip (default: ../shared/datasets/faces15)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--memory-rows", type=int, default=50_000,
+                        help="rows of the CSV whose peak memory is measured (0: skip; 50,000 rows is ~1.7 GB on disk)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="kpbench-parse-bench-"))
@@ -114,8 +118,44 @@ def main() -> None:
         for name, label in (("cold", "kpbench first load"), ("cached", "kpbench cached load")):
             ratio, sigma = speedup(times["pandas"], times[name])
             print(f"{label} is {ratio:.1f} ± {sigma:.1f}x faster than pandas")
+        if args.memory_rows:
+            measure_memory(csv, work, args.memory_rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# --- memory: peak resident memory of a load, in a fresh process, over the size of the images ---
+
+# VmHWM (this process's peak) less VmRSS before loading: what the load itself added.
+# Not ru_maxrss: that survives exec and would count the parent's size.
+PEAK_CHILD = """
+import sys
+from kpbench.data import load_faces
+def kib(key):
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key + ":"))
+before = kib("VmRSS")
+faces = load_faces(sys.argv[1], progress=False)
+print((kib("VmHWM") - before) * 1024, faces.images.nbytes, faces.meta["load"])
+"""
+
+
+def measure_memory(csv: Path, work: Path, rows: int) -> None:
+    """A CSV of ``rows`` rows (training.csv's rows, repeated), loaded cold then from the cache."""
+    big = work / "memory.csv"
+    header, *lines = csv.read_bytes().splitlines()
+    with open(big, "wb") as f:
+        f.write(header + b"\n")
+        for i in range(rows):
+            f.write(lines[i % len(lines)] + b"\n")
+    del lines
+    print(f"\npeak memory of a load, {rows:,} rows ({big.stat().st_size / 1e6:.0f} MB CSV), each in a fresh process:")
+    env = {**os.environ, "KPBENCH_CACHE_DIR": str(work / "memory-cache")}
+    for label in ("kpbench first load", "kpbench cached load"):
+        out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(big)], capture_output=True, text=True, check=True, env=env)
+        grown_b, array_b, how = out.stdout.split()
+        print(f"  {label:30s} ({how}) peak {int(grown_b) / 1e6:7.0f} MB = {int(grown_b) / int(array_b):.2f} x the "
+              f"{int(array_b) / 1e6:.0f} MB of uint8 images")
+    big.unlink()
 
 
 def speedup(slow: list[float], fast: list[float]) -> tuple[float, float]:
