@@ -175,16 +175,15 @@ def test_a_bad_size_limit_in_the_environment_is_a_user_error(synthetic_dir, monk
 
 # --- memory ----------------------------------------------------------------------------
 
-# VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child of a big pytest would report pytest's size
-_PEAK = """
-import sys
-from kpbench.data import load_faces
-def kib(key):
-    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key + ":"))
-before = kib("VmRSS")
-faces = load_faces(sys.argv[1], progress=False)
-print((kib("VmHWM") - before) * 1024, faces.images.nbytes, faces.meta["load"])
-"""
+def _peak_child_script() -> str:
+    """The benchmark's child script (benchmarks/parse.py PEAK_CHILD): prints the bytes a load added at
+    its peak (VmHWM less VmRSS before), the bytes of the images, and how they were loaded."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("parse_benchmark", Path(__file__).resolve().parents[1] / "benchmarks/parse.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PEAK_CHILD
 
 
 @pytest.mark.slow
@@ -197,7 +196,7 @@ def test_loading_holds_about_one_copy_of_the_images_not_the_whole_file(tmp_path)
         f.write(header + b"\n" + b"\n".join(rows * 30) + b"\n")
     size = (tmp_path / "training.csv").stat().st_size
     for expected in ("parse", "cache"):
-        out = subprocess.run([sys.executable, "-c", _PEAK, str(tmp_path / "training.csv")], capture_output=True, text=True,
+        out = subprocess.run([sys.executable, "-c", _peak_child_script(), str(tmp_path / "training.csv")], capture_output=True, text=True,
                              check=True, env={**os.environ, "KPBENCH_CACHE_DIR": str(tmp_path / "cache")}).stdout
         grown, array, how = out.split()
         assert how == expected
