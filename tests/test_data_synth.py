@@ -149,7 +149,7 @@ def test_synth_on_a_full_disk_names_the_target_and_leaves_no_partial_set(full_di
 
 
 def test_synth_leaves_only_its_files_and_a_marker(tmp_path):
-    from kpbench.data.synth import FILES, MARKER
+    from kpbench.data.synthwrite import FILES, MARKER
 
     (tmp_path / "notes.txt").write_text("mine")
     _synth(tmp_path)

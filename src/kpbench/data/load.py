@@ -23,7 +23,8 @@ import numpy as np
 from kpbench.data import cache as _cache  # the keyword argument `cache` of load_faces shadows the name
 from kpbench.data import csvparse, kaggle
 from kpbench.data.faceset import SYNTHETIC, FaceSet
-from kpbench.data.synth import DEFAULT_ROWS, DEFAULT_SEED, synth_faces, synthetic_origin
+from kpbench.data.synth import DEFAULT_ROWS, DEFAULT_SEED, synth_faces
+from kpbench.data.synthwrite import synthetic_origin
 from kpbench.errors import KpbenchError, located
 
 __all__ = ["SYNTHETIC", "load_faces"]

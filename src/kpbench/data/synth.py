@@ -15,20 +15,9 @@ whole frame, each small feature in a window around it on a padded canvas
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
-import shutil
-import tempfile
-from pathlib import Path
-from typing import Iterator
-
 import numpy as np
 
-from kpbench.atomic import write_json
 from kpbench.data.faceset import COMMON_KEYPOINTS, IMAGE_SIZE, KEYPOINT_NAMES, SYNTHETIC, FaceSet
-from kpbench.errors import KpbenchError
 
 DEFAULT_ROWS = 2000
 DEFAULT_SEED = 0
@@ -64,144 +53,6 @@ def synth_test_faces(rows: int, seed: int) -> tuple[FaceSet, np.ndarray]:
     ids = np.arange(1, rows + 1, dtype=np.int64)
     return FaceSet(images=faces.images, keypoints=None, image_ids=ids, source=f"{SYNTHETIC}-test:{rows}:{seed}",
                    meta={"synthetic": True, "synthetic_rows": rows, "synthetic_seed": seed}), faces.keypoints
-
-
-FILES = ("training.csv", "test.csv", "IdLookupTable.csv", "SampleSubmission.csv", "solution.csv")
-# Written beside them: what was written, so that a later `data synth` may replace its own
-# files (and nobody else's) and load_faces can tell these faces are synthetic.
-MARKER = "kpbench-synthetic.json"
-
-
-def write_synthetic(out_dir: str | Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, test_rows: int | None = None,
-                    *, force: bool = False) -> dict[str, Path]:
-    """Write training.csv, test.csv, IdLookupTable.csv, SampleSubmission.csv and solution.csv in Kaggle's layout.
-
-    ``test_rows`` defaults to a quarter of ``rows`` (Kaggle: 1783 test vs 7049 training).
-    Like Kaggle's lookup table, each test image asks for all 30 coordinates or the common 8.
-    Unlike Kaggle, the answers are known: solution.csv (RowId,Location) scores a submission
-    offline. Returns {file name: path}.
-
-    Files already in ``out_dir`` are replaced only if kpbench wrote them (unchanged since,
-    per MARKER) or ``force``; else a KpbenchError names the first one. The set is written
-    into a temporary directory and moved into place: a failure (a full disk) leaves no
-    partial set, and its error names the target file.
-    """
-    from kpbench.data import csvwrite
-
-    out = Path(out_dir)
-    test_rows = max(1, rows // 4) if test_rows is None else test_rows
-    _refuse_overwrite(out, force)
-    train = synth_faces(rows, seed)
-    test, truth = synth_test_faces(test_rows, seed)
-    rng = np.random.default_rng([seed, 3])
-    full = rng.random(test_rows) < COMPLETE_FRACTION
-    common = [i for i, n in enumerate(KEYPOINT_NAMES) if n in COMMON_KEYPOINTS]
-    asked = [list(range(len(KEYPOINT_NAMES))) if f else common for f in full]
-    with _staging(out) as tmp:
-        paths = {name: tmp / name for name in FILES}
-        with _naming_target(out, "training.csv"):
-            csvwrite.write_training_csv(paths["training.csv"], train)
-        with _naming_target(out, "test.csv"):
-            csvwrite.write_test_csv(paths["test.csv"], test)
-        with _naming_target(out, "IdLookupTable.csv"):
-            csvwrite.write_lookup_csv(paths["IdLookupTable.csv"], paths["SampleSubmission.csv"], paths["solution.csv"],
-                                      test.image_ids, asked, truth)
-        marker = {"written_by": "kpbench data synth", "rows": rows, "seed": seed, "test_rows": test_rows,
-                  "sha256": {name: _file_sha256(path) for name, path in paths.items()}}
-        with _naming_target(out, MARKER):
-            write_json(tmp / MARKER, marker)
-        _move_into_place(tmp, out)
-    return {name: out / name for name in FILES}
-
-
-def synthetic_origin(file: Path, faces: FaceSet) -> dict | None:
-    """{"synthetic_rows", "synthetic_seed"} when ``file`` is a training.csv or test.csv that
-    write_synthetic wrote and nobody changed since (its hash is the one MARKER recorded); else None."""
-    if file.name not in ("training.csv", "test.csv") or not faces.sha256:
-        return None
-    marker = _read_marker(file.parent)
-    if marker is None or marker["sha256"].get(file.name) != faces.sha256:
-        return None
-    return {"synthetic_rows": marker["rows" if file.name == "training.csv" else "test_rows"], "synthetic_seed": marker["seed"]}
-
-
-def _read_marker(folder: Path) -> dict | None:
-    try:
-        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    ok = (isinstance(marker, dict) and isinstance(marker.get("sha256"), dict)
-          and all(isinstance(marker.get(k), int) for k in ("rows", "seed", "test_rows")))
-    return marker if ok else None
-
-
-def _refuse_overwrite(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise KpbenchError(f"{out}: exists and is not a directory")
-    existing = [out / name for name in FILES if (out / name).exists()]
-    if not existing or force:
-        return
-    marker = _read_marker(out)
-    for path in existing:
-        if marker is None or marker["sha256"].get(path.name) != _file_sha256(path):
-            raise KpbenchError(f"{path}: already exists and is not kpbench's own synthetic output; "
-                               "use --force to replace it")
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
-@contextlib.contextmanager
-def _staging(out: Path) -> Iterator[Path]:
-    """A temporary directory on the same file system as ``out``: inside it when it exists, else beside it.
-
-    Directories made for it are removed again when the set did not move in."""
-    existed = out.is_dir()
-    parent = out if existed else out.parent
-    made = [p for p in (parent, *parent.parents) if not p.exists()]  # deepest first
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".kpbench-synth-" if existed else f".{out.name}.", suffix=".tmp", dir=parent))
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the set is meant to be shared
-    except OSError as e:
-        raise KpbenchError(f"{out}: can't create the directory ({e.strerror or e})") from None
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # gone already when the set moved in whole
-        for folder in made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # only empty ones go: after success they hold the set
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def _naming_target(out: Path, name: str) -> Iterator[None]:
-    """OSErrors while writing into the staging directory name the file the user asked for."""
-    try:
-        yield
-    except OSError as e:
-        raise KpbenchError(f"{out / name}: can't write ({e.strerror or e})") from None
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    if not out.exists():
-        with _naming_target(out.parent, out.name):
-            os.rename(tmp, out)  # the whole set appears at once
-        return
-    for name in (*FILES, MARKER):  # renames within one file system: they need no space
-        with _naming_target(out, name):
-            os.replace(tmp / name, out / name)
 
 
 # --- drawing ---------------------------------------------------------------
@@ -303,14 +154,23 @@ def _to_pixels(p: dict[str, np.ndarray], uv: np.ndarray) -> np.ndarray:
 
 
 def _render(p: dict[str, np.ndarray], kp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(N, 96, 96) uint8: the head on its background, the features painted on, then lighting and noise."""
     n = len(p["scale"])
-    col = lambda a: a[:, None, None]  # noqa: E731  (N,) -> broadcast over a frame
-    canon = _canonical_keypoints(p)
-    ks = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
-
-    # background with a gradient, then the head, on the whole frame
     g = np.arange(IMAGE_SIZE, dtype=np.float32)
     X, Y = g[None, None, :], g[:, None][None]
+    canvas = np.zeros((n, _CANVAS, _CANVAS), np.float32)
+    canvas[:, _PAD:-_PAD, _PAD:-_PAD] = _head(p, X, Y)
+    _paint_features(p, kp, canvas.reshape(n, -1))
+    return _light_and_noise(p, canvas[:, _PAD:-_PAD, _PAD:-_PAD].copy(), X, Y, rng)
+
+
+def _col(a: np.ndarray) -> np.ndarray:
+    return a[:, None, None]  # (N,) -> broadcast over a frame
+
+
+def _head(p: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Background with a gradient, then the head (and hair on some), on the whole frame."""
+    n, col = len(p["scale"]), _col
     frame = np.broadcast_to(col(p["bg"]) + col(p["bg_grad"]) * (X - 48) / 48, (n, IMAGE_SIZE, IMAGE_SIZE)).copy()
     U, V = _inverse(p, X, Y)
     r2 = (U / 40) ** 2 + ((V - 2) / 50) ** 2
@@ -321,12 +181,14 @@ def _render(p: dict[str, np.ndarray], kp: np.ndarray, rng: np.random.Generator) 
     Uh = U[h]
     hair = head[h] * _soft(V[h], -35 + 0.008 * Uh * Uh, col(p["scale"][h]))
     frame[h] += hair * (col(p["hair"][h]) - frame[h])
+    return frame
 
-    canvas = np.zeros((n, _CANVAS, _CANVAS), np.float32)
-    canvas[:, _PAD:-_PAD, _PAD:-_PAD] = frame
-    flat = canvas.reshape(n, -1)
+
+def _paint_features(p: dict[str, np.ndarray], kp: np.ndarray, flat: np.ndarray) -> None:
+    """Eyes, brows, nose and mouth, each in a window around its keypoints, onto the flat padded canvas."""
+    canon = _canonical_keypoints(p)
+    ks = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
     skin1, dark = p["skin"][:, None], p["dark"][:, None]
-
     for side in ("left", "right"):
         sx = 1.0 if side == "left" else -1.0
         centre = kp[:, [ks[f"{side}_eye_inner_corner"], ks[f"{side}_eye_outer_corner"]]].mean(axis=1)
@@ -363,7 +225,9 @@ def _render(p: dict[str, np.ndarray], kp: np.ndarray, rng: np.random.Generator) 
     outside = np.maximum(np.maximum(vt - v, v - vb), np.abs(u) - mw)
     _paint(flat, idx, _soft(outside, 0.0, p["scale"][:, None]), skin1 * 0.45)
 
-    img = canvas[:, _PAD:-_PAD, _PAD:-_PAD].copy()
+
+def _light_and_noise(p: dict[str, np.ndarray], img: np.ndarray, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    col = _col
     # lighting: overall gain and a linear gradient across the face (separable in x and y)
     gain, grad, ld = col(p["light_gain"]), col(p["light_grad"]), p["light_dir"]
     img *= gain * (1 + grad * (X - 48) * col(np.cos(ld)) / 48) + gain * grad * (Y - 48) * col(np.sin(ld)) / 48
