@@ -202,3 +202,22 @@ def test_loading_holds_about_one_copy_of_the_images_not_the_whole_file(tmp_path)
         assert how == expected
         # generous: one copy of the images plus a few MB of blocks; the whole text would be 3.7 times the images
         assert int(grown) < max(2.5 * int(array), 0.7 * size), (expected, int(grown) / int(array))
+
+
+def test_a_line_longer_than_any_row_is_refused_without_reading_on(tmp_path):
+    path = tmp_path / "training.csv"
+    path.write_bytes(b"ImageId,Image\n" + b"1 " * (5 << 20))  # 10 MB without a line end
+    with pytest.raises(KpbenchError, match=r"^training.csv: row 2: a line of more than 8 MB: not a row of a Kaggle CSV$"):
+        load_faces(path)
+
+
+def test_a_device_is_not_read(tmp_path):
+    with pytest.raises(KpbenchError, match=r"^/dev/zero: not a regular file$"):
+        load_faces("/dev/zero")
+
+
+def test_old_mac_line_endings_are_lines(synthetic_faces, tmp_path):
+    write_training_csv(tmp_path / "a.csv", synthetic_faces.head(3))
+    (tmp_path / "b.csv").write_bytes((tmp_path / "a.csv").read_bytes().replace(b"\n", b"\r"))
+    faces = load_faces(tmp_path / "b.csv")
+    assert np.array_equal(faces.images, load_faces(tmp_path / "a.csv").images)

@@ -32,6 +32,7 @@ PIXELS = IMAGE_SIZE * IMAGE_SIZE
 MIN_ROW_BYTES = 2 * PIXELS - 1  # 9216 one-digit pixels and 9215 spaces
 _ROWS_PER_CHUNK = 64  # ~2 MB of text: numpy's temporaries stay small and are reused
 _BLOCK_BYTES = 4 << 20  # read this much at a time, then parse its whole lines
+_MAX_LINE_BYTES = 8 << 20  # 200 times the longest Kaggle row
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -57,30 +58,45 @@ def parse_faces_stream(stream: BinaryIO, name: str, size_bytes: int, progress: P
     file name used in error messages.
     """
     blocks = _line_blocks(stream)
-    first = next(blocks, b"")
-    if not first or first.isspace():  # (not first.strip(): that would copy the block)
-        if next(blocks, None) is None:
-            raise located(name, "empty file, expected a header line", row=1)
-    header_end = first.find(b"\n")
-    header_end = len(first) if header_end < 0 else header_end
-    columns = _header(first[:header_end], name)
-    out = _Output("ImageId" in columns, size_bytes // MIN_ROW_BYTES + 1)
-    line, read_bytes = 2, header_end + 1
-    for block in chain([first[header_end + 1 :]], blocks):
-        rows, line = _split_rows(block, columns, name, line)
-        read_bytes += len(block)
-        for a in range(0, len(rows), _ROWS_PER_CHUNK):
-            out.add(block, rows[a : a + _ROWS_PER_CHUNK], columns, name)
-            if progress is not None:
-                progress(out.rows, max(out.rows, round(out.rows * size_bytes / max(read_bytes, 1))))
+    line = 1
+    try:
+        first = next(blocks, b"")
+        if not first or first.isspace():  # (not first.strip(): that would copy the block)
+            if next(blocks, None) is None:
+                raise located(name, "empty file, expected a header line", row=1)
+        header_end = first.find(b"\n")
+        header_end = len(first) if header_end < 0 else header_end
+        columns = _header(first[:header_end], name)
+        out = _Output("ImageId" in columns, size_bytes // MIN_ROW_BYTES + 1)
+        line, read_bytes = 2, header_end + 1
+        for block in chain([first[header_end + 1 :]], blocks):
+            rows, line = _split_rows(block, columns, name, line)
+            read_bytes += len(block)
+            for a in range(0, len(rows), _ROWS_PER_CHUNK):
+                out.add(block, rows[a : a + _ROWS_PER_CHUNK], columns, name)
+                if progress is not None:
+                    progress(out.rows, max(out.rows, round(out.rows * size_bytes / max(read_bytes, 1))))
+    except _LineTooLong:
+        raise located(name, f"a line of more than {_MAX_LINE_BYTES >> 20} MB: not a row of a Kaggle CSV", row=line) from None
+    finally:
+        blocks.close()
     if out.rows == 0:
         raise located(name, "no data rows after the header", row=1)
     return out.result()
 
 
+class _LineTooLong(Exception):
+    """A line longer than any Kaggle row could be (raised where the line number is known)."""
+
+
 def _line_blocks(stream: BinaryIO) -> Iterator[bytes]:
-    """The stream's bytes in blocks of whole lines, BOM gone, line endings and quotes normalised."""
+    """The stream's bytes in blocks of whole lines, BOM gone, line endings and quotes normalised.
+
+    A line over _MAX_LINE_BYTES is never a row (a row holds at most ~40 KB): raises
+    _LineTooLong instead of reading on, so /dev/zero-like input costs no memory.
+    """
     pieces: list[bytes] = []
+    pending = 0  # bytes in pieces: the start of a line not ended yet
     start = True
     while True:
         block = stream.read(_BLOCK_BYTES)
@@ -90,13 +106,18 @@ def _line_blocks(stream: BinaryIO) -> Iterator[bytes]:
             if pieces:
                 yield _normalise(b"".join(pieces))
             return
-        cut = block.rfind(b"\n") + 1
-        if cut == 0:  # no line ends here: keep reading (the size cap bounds this)
+        # a line ends at "\n", or at a lone "\r" (old Mac files); a "\r" last in the block may be half a "\r\n"
+        cut = max(block.rfind(b"\n"), block.rfind(b"\r", 0, len(block) - 1)) + 1
+        if cut == 0:
             pieces.append(block)
+            pending += len(block)
+            if pending > _MAX_LINE_BYTES:
+                raise _LineTooLong
             continue
         pieces.append(block[:cut])
         yield _normalise(b"".join(pieces))
-        pieces = [block[cut:]]  # a "\r\n" is never split: the cut is after a "\n"
+        pieces = [block[cut:]]
+        pending = len(pieces[0])
 
 
 def _normalise(data: bytes) -> bytes:

@@ -59,6 +59,8 @@ def find_file(path: str | Path, split: str = "training") -> Path:
     if not path.is_dir():
         if not path.exists():
             raise KpbenchError(f"{path}: no such file or directory")
+        if not path.is_file():  # a FIFO or a device: /dev/zero would never end
+            raise KpbenchError(f"{path}: not a regular file")
         return path
     for candidate in (path / f"{split}.csv", path / f"{split}.zip"):
         if candidate.is_file():
