@@ -7,6 +7,21 @@ Python 3.11.7, numpy 2.4.6, quiet (load average ~1.7), 100 MB training.csv of fa
   kpbench first load             0.80 s   6.7 ± 1.9x faster than pandas   (target >= 5x)
   kpbench cached load            0.042 s  128 ± 64x faster than pandas    (target >= 50x)
 (On the same VM under load average ~6: 11.8 s, 1.91 s, 0.096 s; 6.2x and 123x.)
+Re-run 2026-12-01 with the streaming parser, same VM under load average ~11 (six other jobs):
+pandas 16.3 s, first load 4.06 s, cached 0.056 s: 4.0 ± 1.3x and 290 ± 107x (too noisy to
+compare with the quiet figures above; side by side with the previous parser on a 6000-row CSV
+the streaming one was as fast or faster: 8.5/7.6/8.9 s against 9.4/7.9/10.4 s).
+
+Peak memory of a load (the --memory-rows part), 2026-12-01, same VM, 50,000 rows (1633 MB CSV
+of training.csv's rows repeated), each load in a fresh process:
+  kpbench first load    516 MB = 1.12 x the 461 MB of uint8 images
+  kpbench cached load   467 MB = 1.01 x
+(The previous parser, which read the whole file into memory, measured the same way on 10,000
+rows: 5.0 x on a first load and on a cached load found by content; issue 12 saw 4.1 GB at 50,000.)
+Command: python benchmarks/parse.py --repeats 3 --memory-rows 50000
+
+Memory: VmHWM (peak resident set) of a fresh process less its VmRSS just before load_faces,
+divided by the bytes of the images it returns; the CSV is training.csv's rows repeated.
 
 What is timed, side by side in one run, each repeat interleaved (pandas, cold, cached)
 so that drifting load on a shared machine hits all three alike:
@@ -19,7 +34,7 @@ Every approach reads the same extracted training.csv (from faces15/training.zip)
 from the page cache. Results: medians of the repeats; ratios as hyperfine does,
 "A is r ± σ times faster than B" (σ from the robust spread of each side).
 
-Run:  python benchmarks/parse.py [--zip PATH] [--repeats 3]
+Run:  python benchmarks/parse.py [--zip PATH] [--repeats 3] [--memory-rows 50000]
 """
 
 from __future__ import annotations
