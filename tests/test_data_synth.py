@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kpbench.data import COMMON_KEYPOINTS, FLIP_PAIRS, KEYPOINT_NAMES, load_faces, synth_faces
+from kpbench.data import COMMON_KEYPOINTS, FLIP_PAIRS, KEYPOINT_NAMES, inspect_faces, load_faces, synth_faces
 from kpbench.data.synth import synth_test_faces
 
 IDX = {n: i for i, n in enumerate(KEYPOINT_NAMES)}
@@ -174,6 +174,7 @@ def test_meta_says_whether_faces_are_synthetic(tmp_path, synthetic_dir):
     (changed / "training.csv").write_bytes((synthetic_dir / "training.csv").read_bytes().replace(b"\n", b"\r\n"))
     faces = load_faces(changed)
     assert faces.meta["synthetic"] is False and "synthetic_rows" not in faces.meta
+    assert inspect_faces(training).synthetic and not inspect_faces(faces).to_dict()["synthetic"]
 
 
 def test_head_keeps_the_first_rows_and_gives_them_a_hash_of_their_own():

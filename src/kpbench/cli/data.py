@@ -96,6 +96,7 @@ def _print_inspection(inspection: Inspection, pictures: list[Path]) -> None:
     summary.add_row("pixels min … max", f"{inspection.pixel_min} … {inspection.pixel_max}")
     load_s = f" in {inspection.load_s:.2f} s" if inspection.load_s is not None else ""
     summary.add_row("loaded by", f"{inspection.load}{load_s}")
+    summary.add_row("synthetic faces", "yes" if inspection.synthetic else "no")
     summary.add_row("sha256", inspection.sha256[:16] + "…" if inspection.sha256 else "")
     console.print(summary)
     if inspection.has_keypoints:
