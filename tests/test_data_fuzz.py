@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpbench.data import COORD_COLUMNS, COORD_MAX_PX, COORD_MIN_PX, FaceSet, load_faces, synth_faces

@@ -16,7 +16,6 @@ come in file order.
 
 from __future__ import annotations
 
-import io
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -46,13 +45,9 @@ class ParsedCSV:
 Progress = Callable[[int, int], None]  # (rows done, rows in all, estimated); may raise to stop early
 
 
-def parse_faces_csv(data: bytes, name: str, progress: Progress | None = None) -> ParsedCSV:
-    """A training.csv (30 coordinate columns + Image) or test.csv (ImageId, Image) from its bytes."""
-    return parse_faces_stream(io.BytesIO(data), name, len(data), progress)
-
-
 def parse_faces_stream(stream: BinaryIO, name: str, size_bytes: int, progress: Progress | None = None) -> ParsedCSV:
-    """A training.csv or test.csv read from ``stream``, which holds at most ``size_bytes``.
+    """A training.csv (30 coordinate columns + Image) or test.csv (ImageId, Image) read from
+    ``stream``, which holds at most ``size_bytes``.
 
     Accepts a UTF-8 BOM, Windows line endings and quoted fields. ``name`` is the
     file name used in error messages.
