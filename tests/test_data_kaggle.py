@@ -144,8 +144,8 @@ def test_the_same_content_under_another_name_is_taken_from_the_cache(synthetic_d
     from kpbench.data import load as load_module
 
     class HashFirst(load_module._Hasher):  # the hash is ready before the parse starts
-        def __init__(self, data: bytes) -> None:
-            super().__init__(data)
+        def __init__(self, file: Path) -> None:
+            super().__init__(file)
             self.result()
 
     monkeypatch.setattr(load_module, "_Hasher", HashFirst)
@@ -200,10 +200,12 @@ def test_submission_round_trips(tmp_path):
     assert (tmp_path / "sub.csv").read_text().splitlines()[0] == "RowId,Location"
 
 
-def test_synthetic_solution_scores_zero_against_itself(synthetic_dir):
+def test_synthetic_sample_submission_answers_every_solution_row_with_48(synthetic_dir):
     solution = read_submission(synthetic_dir / "solution.csv")
     sample = read_submission(synthetic_dir / "SampleSubmission.csv")
     assert solution.keys() == sample.keys() and set(sample.values()) == {48.0}
+    lookup = read_lookup(synthetic_dir, load_faces(synthetic_dir, split="test"))
+    assert sorted(solution) == sorted(lookup.row_ids.tolist())
 
 
 def test_submission_refuses_nan_locations(tmp_path):

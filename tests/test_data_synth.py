@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kpbench.data import COMMON_KEYPOINTS, FLIP_PAIRS, KEYPOINT_NAMES, load_faces, synth_faces
+from kpbench.data import COMMON_KEYPOINTS, FLIP_PAIRS, KEYPOINT_NAMES, inspect_faces, load_faces, synth_faces
 from kpbench.data.synth import synth_test_faces
 
 IDX = {n: i for i, n in enumerate(KEYPOINT_NAMES)}
@@ -89,3 +89,111 @@ def test_synthetic_default_is_2000_rows_seed_0_and_each_caller_gets_its_own_copy
     a.images[:] = 0
     b = load_faces("synthetic")
     assert b.images.any() and b.sha256 == a.sha256
+
+
+# --- writing a synthetic set: overwrites, full disks, and knowing it is synthetic afterwards -----
+
+
+def _run_synth(out, *extra: str) -> int:
+    """`kpbench data synth --out OUT --rows 8 --test-rows 4 EXTRA…`; its exit code."""
+    from kpbench.cli import main
+
+    try:
+        main(["data", "synth", "--out", str(out), "--rows", "8", "--test-rows", "4", *extra])
+    except SystemExit as e:
+        return e.code
+    return 0
+
+
+def _synth(out, *extra: str) -> None:
+    assert _run_synth(out, *extra) == 0
+
+
+def _one_line_exit_2(capsys, call) -> str:
+    capsys.readouterr()
+    assert call() == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("kpbench: error: ")
+    return err
+
+
+def test_synth_refuses_to_replace_a_training_csv_it_did_not_write(tmp_path, capsys):
+    (tmp_path / "training.csv").write_text("my own labels\n")
+    err = _one_line_exit_2(capsys, lambda: _run_synth(tmp_path))
+    assert f"{tmp_path / 'training.csv'}: already exists and is not kpbench's own synthetic output; use --force" in err
+    assert (tmp_path / "training.csv").read_text() == "my own labels\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["training.csv"]
+
+
+def test_synth_force_replaces_it(tmp_path):
+    (tmp_path / "training.csv").write_text("my own labels\n")
+    _synth(tmp_path, "--force")
+    assert len(load_faces(tmp_path / "training.csv")) == 8
+
+
+def test_synth_may_replace_its_own_earlier_output_but_not_a_file_changed_since(tmp_path, capsys):
+    _synth(tmp_path)
+    _synth(tmp_path, "--seed", "3")  # its own files: replaced without --force
+    assert load_faces(tmp_path).meta["synthetic_seed"] == 3
+    with open(tmp_path / "solution.csv", "a") as f:
+        f.write("99999,1.0\n")  # the user's edit
+    err = _one_line_exit_2(capsys, lambda: _run_synth(tmp_path))
+    assert f"{tmp_path / 'solution.csv'}: already exists" in err
+
+
+def test_synth_on_a_full_disk_names_the_target_and_leaves_no_partial_set(full_disk, capsys):
+    for out in (full_disk / "data", full_disk / "deep" / "er", full_disk):
+        err = _one_line_exit_2(capsys, lambda: _run_synth(out, "--rows", "64"))
+        assert err.startswith(f"kpbench: error: {out / 'training.csv'}: can't write (No space left on device)")
+        assert not list(full_disk.iterdir()), "nothing half-written, no temporary or empty directory left"
+
+
+def test_synth_leaves_only_its_files_and_a_marker(tmp_path):
+    from kpbench.data.synthwrite import FILES, MARKER
+
+    (tmp_path / "notes.txt").write_text("mine")
+    _synth(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*FILES, MARKER, "notes.txt"])
+    _synth(tmp_path / "new")
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == sorted([*FILES, MARKER])
+    assert oct((tmp_path / "new").stat().st_mode & 0o777) != "0o700"  # not the temporary directory's private mode
+
+
+def test_meta_says_whether_faces_are_synthetic(tmp_path, synthetic_dir):
+    meta = load_faces("synthetic:40:2").meta
+    assert (meta["synthetic"], meta["synthetic_rows"], meta["synthetic_seed"]) == (True, 40, 2)
+    training = load_faces(synthetic_dir)
+    assert (training.meta["synthetic"], training.meta["synthetic_rows"], training.meta["synthetic_seed"]) == (True, 64, 0)
+    test = load_faces(synthetic_dir, split="test")
+    assert (test.meta["synthetic"], test.meta["synthetic_rows"]) == (True, 16)
+    assert load_faces(synthetic_dir).meta["synthetic"]  # from the cache too
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    for p in synthetic_dir.iterdir():
+        (changed / p.name).write_bytes(p.read_bytes())
+    (changed / "training.csv").write_bytes((synthetic_dir / "training.csv").read_bytes().replace(b"\n", b"\r\n"))
+    faces = load_faces(changed)
+    assert faces.meta["synthetic"] is False and "synthetic_rows" not in faces.meta
+    assert inspect_faces(training).synthetic and not inspect_faces(faces).to_dict()["synthetic"]
+
+
+def test_head_keeps_the_first_rows_and_gives_them_a_hash_of_their_own():
+    whole = load_faces("synthetic:64:0")
+    head = whole.head(48)
+    assert np.array_equal(head.images, whole.images[:48]) and np.array_equal(head.keypoints, whole.keypoints[:48], equal_nan=True)
+    assert len(head.sha256) == 64 and head.sha256 != whole.sha256 and head.sha256 == whole.head(48).sha256
+    assert whole.head(64) is whole and whole.head(1000) is whole
+    assert head.meta["head_rows"] == 48 and head.meta["synthetic_rows"] == 64
+
+
+def test_synth_help_shows_the_test_rows_default_and_inspect_split_is_a_choice(capsys):
+    import pytest
+
+    from kpbench.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["data", "synth", "--help"])
+    assert "[default: rows/4]" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "inspect", "synthetic", "--split", "validation"])
+    assert exit_info.value.code == 2 and "'validation' is not one of 'training', 'test'" in capsys.readouterr().err

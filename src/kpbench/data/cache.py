@@ -29,15 +29,12 @@ _RACY_NS = 2_000_000_000  # coarse filesystems (FAT) tick in 2 s
 
 
 def cache_dir() -> Path:
+    """Where parsed arrays are kept (see the module's docstring)."""
     env = os.environ.get("KPBENCH_CACHE_DIR")
     if env:
         return Path(env)
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "kpbench"
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _entry_path(sha256: str, member: str) -> Path:

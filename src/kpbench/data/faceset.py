@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+# The word that names kpbench's built-in synthetic faces wherever a data path is accepted
+# ("synthetic", "synthetic:ROWS", "synthetic:ROWS:SEED").
+SYNTHETIC = "synthetic"
 
 # Kaggle's column order; x then y for each. Left/right are the subject's:
 # left_eye_center lies on the image's right.
@@ -40,6 +45,10 @@ def _pairs() -> tuple[tuple[int, int], ...]:
 # The six left/right pairs a horizontal flip swaps (indices into KEYPOINT_NAMES).
 FLIP_PAIRS: tuple[tuple[int, int], ...] = _pairs()
 IMAGE_SIZE = 96
+# A label is a pixel coordinate; Kaggle's all lie inside 0..96. Half an image of margin on
+# each side admits a point just off the edge; anything farther (-5000, 1e30) is not a label.
+COORD_MIN_PX = -IMAGE_SIZE / 2
+COORD_MAX_PX = IMAGE_SIZE * 1.5
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,9 @@ class FaceSet:
     Keypoints in pixels; pixel i covers [i, i+1), so its centre is i + 0.5; a horizontal
     flip maps x to 96 - x.
 
-    A test file has ``keypoints`` None and ``image_ids`` set.
+    A test file has ``keypoints`` None and ``image_ids`` set. ``meta`` says how the faces
+    were loaded (see ``load_faces``); ``meta["synthetic"]`` is True for kpbench's own
+    synthetic faces, with ``meta["synthetic_rows"]`` and ``meta["synthetic_seed"]``.
     """
 
     images: np.ndarray
@@ -65,6 +76,7 @@ class FaceSet:
 
     @property
     def labelled(self) -> bool:
+        """True for training faces (keypoints, possibly with missing labels), False for a test file."""
         return self.keypoints is not None
 
     def complete_mask(self) -> np.ndarray:
@@ -73,9 +85,24 @@ class FaceSet:
         return ~np.isnan(self.keypoints).any(axis=(1, 2))
 
     def subset(self, index: np.ndarray) -> "FaceSet":
+        """The faces at ``index`` (copies, as numpy fancy indexing makes); source, hash and meta kept."""
         return replace(
             self,
             images=self.images[index],
             keypoints=None if self.keypoints is None else self.keypoints[index],
             image_ids=None if self.image_ids is None else self.image_ids[index],
         )
+
+    def head(self, rows: int) -> "FaceSet":
+        """The first ``rows`` faces (all of them when there are fewer), with a sha256 of its own.
+
+        The hash is derived from the whole set's hash and ``rows``: the same source and
+        ``rows`` give the same hash, and it never equals the whole set's unless all rows are kept.
+        """
+        if rows < 0:
+            raise ValueError("rows must be >= 0")
+        if rows >= len(self):
+            return self
+        sha = hashlib.sha256(f"{self.sha256}:head:{rows}".encode()).hexdigest() if self.sha256 else ""
+        head = self.subset(np.arange(rows))
+        return replace(head, sha256=sha, meta={**self.meta, "head_rows": rows, "head_of_sha256": self.sha256})

@@ -24,6 +24,7 @@ class Inspection:
     sha256: str
     load: str  # "parse" | "cache" | "synthetic" | "" (from FaceSet.meta)
     load_s: float | None
+    synthetic: bool = False  # kpbench's synthetic faces (FaceSet.meta["synthetic"])
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,4 +58,5 @@ def inspect_faces(faces: FaceSet) -> Inspection:
         sha256=faces.sha256,
         load=faces.meta.get("load", ""),
         load_s=faces.meta.get("load_s"),
+        synthetic=bool(faces.meta.get("synthetic", False)),
     )

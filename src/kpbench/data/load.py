@@ -1,14 +1,16 @@
 """load_faces: the one way into a FaceSet, from Kaggle's files (parsed once, then cached) or synthetic.
 
-A cold load reads the file, hashes it in a second thread while the CSV is
-parsed (hashlib releases the GIL), writes the arrays to the cache, and
-remembers the file's hash under its stat. A warm load finds the hash from the
-stat and reads the arrays back: no hashing, no parsing.
+A cold load streams the CSV (or the zip member) through the parser while a
+second thread hashes the file named (hashlib releases the GIL), writes the
+arrays to the cache, and remembers the file's hash under its stat. A warm load
+finds the hash from the stat and reads the arrays back: no hashing, no parsing.
+Neither holds the file in memory: a load needs about one copy of the images.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import threading
 import time
@@ -20,10 +22,12 @@ import numpy as np
 
 from kpbench.data import cache as _cache  # the keyword argument `cache` of load_faces shadows the name
 from kpbench.data import csvparse, kaggle
-from kpbench.data.faceset import FaceSet
-from kpbench.errors import KpbenchError
+from kpbench.data.faceset import SYNTHETIC, FaceSet
+from kpbench.data.synth import DEFAULT_ROWS, DEFAULT_SEED, synth_faces
+from kpbench.data.synthwrite import synthetic_origin
+from kpbench.errors import KpbenchError, located
 
-SYNTHETIC = "synthetic"
+__all__ = ["SYNTHETIC", "load_faces"]
 
 
 def load_faces(path: str | Path, *, cache: bool = True, progress: bool = True, split: str = "training") -> FaceSet:
@@ -34,58 +38,71 @@ def load_faces(path: str | Path, *, cache: bool = True, progress: bool = True, s
     ``"synthetic:ROWS"`` or ``"synthetic:ROWS:SEED"`` for others). ``split``
     picks training or test from a directory or the competition zip; a single
     CSV is whatever its header says. ``meta`` = {"load": "parse"|"cache"|"synthetic",
-    "load_s", "file"}; ``sha256`` = the hash of the file named.
+    "load_s", "file", "synthetic": bool, and for synthetic faces "synthetic_rows",
+    "synthetic_seed"}: files that ``kpbench data synth`` wrote, unchanged, count as
+    synthetic too. ``sha256`` = the hash of the file named.
     """
     start_s = time.perf_counter()
     if isinstance(path, str) and (path == SYNTHETIC or path.startswith(SYNTHETIC + ":")):
         faces = _synthetic(path)
         # a copy per caller: the cached arrays stay as generated whatever a caller does
         faces = replace(faces, images=faces.images.copy(), keypoints=faces.keypoints.copy())
-        return _with_meta(faces, "synthetic", start_s, path)
+        return _with_meta(faces, SYNTHETIC, start_s, path)
     file = kaggle.find_file(path, split).resolve()
-    use_cache = cache
-    if use_cache:
+    if cache:
         sha = _cache.indexed_sha256(file)
         if sha is not None:
             arrays = _cache.load_arrays(sha, split)
             if arrays is not None:
                 return _with_meta(_faceset(arrays, file, sha), "cache", start_s, str(file))
     st = file.stat()
-    data = file.read_bytes()
-    hasher = _Hasher(data)  # runs beside the parse
-    member, text = kaggle.csv_bytes(file, data, split)
-    bar = _LazyBar(f"parsing {member}", enabled=progress)
+    hasher = _Hasher(file)  # runs beside the parse
+    arrays, how = _parse(file, split, hasher, cache=cache, progress=progress)
+    sha = hasher.result()
+    if cache and _same_stat(file, st):  # a file changed while being read: its arrays and hash may disagree
+        if how == "parse":
+            _cache.save_arrays(sha, split, arrays)
+        _cache.record_sha256(file, st, sha)
+    return _with_meta(_faceset(arrays, file, sha), how, start_s, str(file))
+
+
+def _parse(file: Path, split: str, hasher: "_Hasher", *, cache: bool, progress: bool) -> tuple[dict[str, np.ndarray], str]:
+    """(arrays, "parse"), or (arrays, "cache") when the hash turns up in the cache before the parse ends."""
     hit: dict[str, np.ndarray] | None = None
-    checked = not use_cache
+    checked = not cache
 
     def check_cache() -> None:
         # the same content seen under another name or stat: stop parsing, take the cached arrays
         nonlocal hit, checked
         if not checked and hasher.done():
             checked = True  # looked up once, as soon as the hash is known
-            hit = _cache.load_arrays(hasher.sha256, split)
+            hit = _cache.load_arrays(hasher.result(), split)
             if hit is not None:
                 raise _CacheHit
 
-    def on_rows(done: int, total: int) -> None:
-        bar.update(done, total)
-        check_cache()
+    with kaggle.open_faces_csv(file, split) as (member, stream, size_bytes):
+        bar = _LazyBar(f"parsing {member}", enabled=progress)
 
+        def on_rows(done: int, total: int) -> None:
+            bar.update(done, total)
+            check_cache()
+
+        try:
+            check_cache()  # a small file or zip is often hashed already
+            parsed = csvparse.parse_faces_stream(stream, member.rsplit("/", 1)[-1], size_bytes, on_rows)
+            return _arrays(parsed), "parse"
+        except _CacheHit:
+            return hit, "cache"
+        finally:
+            bar.close()
+
+
+def _same_stat(file: Path, st: os.stat_result) -> bool:
     try:
-        check_cache()  # after unzipping, the hash of the (smaller) zip is often known already
-        parsed = csvparse.parse_faces_csv(text, member.rsplit("/", 1)[-1], on_rows)
-        arrays = _arrays(parsed)
-        how = "parse"
-    except _CacheHit:
-        arrays, how = hit, "cache"
-    finally:
-        bar.close()
-    sha = hasher.result()
-    if use_cache:
-        if how == "parse":
-            _cache.save_arrays(sha, split, arrays)
-        _cache.record_sha256(file, st, sha)
-    return _with_meta(_faceset(arrays, file, sha), how, start_s, str(file))
+        now = file.stat()
+    except OSError:
+        return False
+    return (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 class _CacheHit(Exception):
@@ -93,19 +110,32 @@ class _CacheHit(Exception):
 
 
 class _Hasher:
-    def __init__(self, data: bytes) -> None:
+    """sha256 of a file, read in blocks by a thread of its own (never the whole file in memory)."""
+
+    def __init__(self, file: Path) -> None:
         self.sha256 = ""
-        self._thread = threading.Thread(target=self._run, args=(data,), daemon=True)
+        self._file = file
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _run(self, data: bytes) -> None:
-        self.sha256 = hashlib.sha256(data).hexdigest()
+    def _run(self) -> None:
+        h = hashlib.sha256()
+        try:
+            with open(self._file, "rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+        except OSError as e:
+            self._error = e
+        self.sha256 = h.hexdigest()
 
     def done(self) -> bool:
         return not self._thread.is_alive()
 
     def result(self) -> str:
         self._thread.join()
+        if self._error is not None:
+            raise located(self._file, f"can't read ({self._error.strerror or self._error})")
         return self.sha256
 
 
@@ -129,7 +159,12 @@ def _faceset(arrays: dict[str, np.ndarray], file: Path, sha: str) -> FaceSet:
 
 
 def _with_meta(faces: FaceSet, how: str, start_s: float, file: str) -> FaceSet:
-    return replace(faces, meta={**faces.meta, "load": how, "load_s": time.perf_counter() - start_s, "file": file})
+    origin = faces.meta if how == SYNTHETIC else synthetic_origin(Path(file), faces)
+    meta = {**faces.meta, "load": how, "file": file, "synthetic": origin is not None}
+    if origin is not None:
+        meta.update(synthetic_rows=origin["synthetic_rows"], synthetic_seed=origin["synthetic_seed"])
+    meta["load_s"] = time.perf_counter() - start_s
+    return replace(faces, meta=meta)
 
 
 def _synthetic(spec: str) -> FaceSet:
@@ -140,20 +175,17 @@ def _synthetic(spec: str) -> FaceSet:
         if len(parts) > 2 or (rows is not None and rows < 1) or (seed is not None and seed < 0):
             raise ValueError
     except ValueError:
-        raise KpbenchError(f"{spec!r}: expected 'synthetic', 'synthetic:ROWS' or 'synthetic:ROWS:SEED'") from None
-    from kpbench.data.synth import DEFAULT_ROWS, DEFAULT_SEED
-
+        shown = spec if len(spec) <= 40 else spec[:40] + "…"
+        raise KpbenchError(f"{shown!r}: expected '{SYNTHETIC}', '{SYNTHETIC}:ROWS' or '{SYNTHETIC}:ROWS:SEED'") from None
     return _synthetic_cached(DEFAULT_ROWS if rows is None else rows, DEFAULT_SEED if seed is None else seed)
 
 
 @lru_cache(maxsize=4)
 def _synthetic_cached(rows: int, seed: int) -> FaceSet:
-    from kpbench.data.synth import synth_faces
-
     faces = synth_faces(rows, seed)
     h = hashlib.sha256(faces.images.tobytes())
     h.update(np.ascontiguousarray(faces.keypoints).tobytes())
-    return replace(faces, sha256=h.hexdigest(), source=f"synthetic:{rows}:{seed}")
+    return replace(faces, sha256=h.hexdigest())
 
 
 class _LazyBar:

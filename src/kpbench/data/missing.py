@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -18,8 +19,25 @@ MISSING_DESCRIPTIONS: dict[str, str] = {
 MISSING_STRATEGIES: tuple[str, ...] = tuple(MISSING_DESCRIPTIONS)
 
 
+def require_labels(faces: FaceSet) -> FaceSet:
+    """``faces`` itself when it can be trained on: a training file with at least one label.
+
+    A test file (no keypoint columns) or a training file whose every row is unlabelled is a
+    KpbenchError naming the file: training on it would report a perfect "0.000 px".
+    """
+    name = Path(faces.meta.get("file") or faces.source or "these faces").name
+    if faces.keypoints is None:
+        raise KpbenchError(f"{name}: no keypoints to train on (a test file?)")
+    if len(faces) and np.isnan(faces.keypoints).all():
+        raise KpbenchError(f"{name}: none of its {len(faces):,} rows has a keypoint label: nothing to train on")
+    return faces
+
+
 def apply_missing(faces: FaceSet, strategy: str) -> FaceSet:
     """A new FaceSet with missing labels handled by ``strategy``; ``faces`` is not changed.
+
+    ``faces`` must carry labels (``require_labels``): a test file or a file without a
+    single label is a KpbenchError.
 
     - ``mask``: keep the NaNs; the loss ignores them.
     - ``ffill``: fill each of the 30 coordinate columns downwards from the last
@@ -30,8 +48,7 @@ def apply_missing(faces: FaceSet, strategy: str) -> FaceSet:
     """
     if strategy not in MISSING_STRATEGIES:
         raise KpbenchError(f"unknown missing-label strategy {strategy!r}; expected one of {', '.join(MISSING_STRATEGIES)}")
-    if faces.keypoints is None:
-        raise KpbenchError(f"{faces.source or 'these faces'}: no keypoints to handle (a test file?)")
+    require_labels(faces)
     if strategy == "mask":
         return replace(faces)
     if strategy == "drop":

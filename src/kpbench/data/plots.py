@@ -7,6 +7,8 @@ pyplot() and save_png() are shared with the run pictures (kpbench.train.pictures
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,12 +16,15 @@ from kpbench.atomic import atomic_open
 from kpbench.data.faceset import FaceSet
 from kpbench.data.inspect import Inspection
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 LEFT_COLOUR = "#e8453c"  # the subject's left: the image's right
 RIGHT_COLOUR = "#2fa8e0"
 CENTRE_COLOUR = "#f2c12e"
 
 
-def pyplot():
+def pyplot() -> ModuleType:
     """matplotlib.pyplot on the Agg backend: files only, never a window."""
     import matplotlib
 
@@ -29,7 +34,7 @@ def pyplot():
     return plt
 
 
-def save_png(fig, path: str | Path, **savefig_kw) -> None:
+def save_png(fig: Figure, path: str | Path, **savefig_kw) -> None:
     """Write ``fig`` as a PNG atomically (a reader never sees half a file), then close it."""
     try:
         with atomic_open(path, "wb") as f:

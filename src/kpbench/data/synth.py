@@ -15,11 +15,9 @@ whole frame, each small feature in a window around it on a padded canvas
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from kpbench.data.faceset import COMMON_KEYPOINTS, IMAGE_SIZE, KEYPOINT_NAMES, FaceSet
+from kpbench.data.faceset import COMMON_KEYPOINTS, IMAGE_SIZE, KEYPOINT_NAMES, SYNTHETIC, FaceSet
 
 DEFAULT_ROWS = 2000
 DEFAULT_SEED = 0
@@ -45,40 +43,16 @@ def synth_faces(rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, *, complete_
     partial[rng.permutation(rows)[: int(round(complete_fraction * rows))]] = False
     rare = [i for i, n in enumerate(KEYPOINT_NAMES) if n not in COMMON_KEYPOINTS]
     keypoints[np.ix_(partial, rare)] = np.nan
-    return FaceSet(images=faces.images, keypoints=keypoints, source=f"synthetic:{rows}:{seed}", meta={"load": "synthetic"})
+    meta = {"load": SYNTHETIC, "synthetic": True, "synthetic_rows": rows, "synthetic_seed": seed}
+    return FaceSet(images=faces.images, keypoints=keypoints, source=f"{SYNTHETIC}:{rows}:{seed}", meta=meta)
 
 
 def synth_test_faces(rows: int, seed: int) -> tuple[FaceSet, np.ndarray]:
     """Unlabelled test faces (ImageId 1..rows) and their true keypoints (rows, 15, 2)."""
     faces = _synth_full(rows, np.random.default_rng([seed, 2]))
     ids = np.arange(1, rows + 1, dtype=np.int64)
-    return FaceSet(images=faces.images, keypoints=None, image_ids=ids, source=f"synthetic-test:{rows}:{seed}"), faces.keypoints
-
-
-def write_synthetic(out_dir: str | Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, test_rows: int | None = None) -> dict[str, Path]:
-    """Write training.csv, test.csv, IdLookupTable.csv and SampleSubmission.csv in Kaggle's layout.
-
-    ``test_rows`` defaults to a quarter of ``rows`` (Kaggle: 1783 test vs 7049 training).
-    Like Kaggle's lookup table, each test image asks for all 30 coordinates or the common 8.
-    Unlike Kaggle, the answers are known: solution.csv (RowId,Location) scores a submission
-    offline. Returns {file name: path}.
-    """
-    from kpbench.data import csvwrite
-
-    out = Path(out_dir)
-    test_rows = max(1, rows // 4) if test_rows is None else test_rows
-    train = synth_faces(rows, seed)
-    test, truth = synth_test_faces(test_rows, seed)
-    rng = np.random.default_rng([seed, 3])
-    full = rng.random(test_rows) < COMPLETE_FRACTION
-    common = [i for i, n in enumerate(KEYPOINT_NAMES) if n in COMMON_KEYPOINTS]
-    asked = [list(range(len(KEYPOINT_NAMES))) if f else common for f in full]
-    names = ("training.csv", "test.csv", "IdLookupTable.csv", "SampleSubmission.csv", "solution.csv")
-    paths = {name: out / name for name in names}
-    csvwrite.write_training_csv(paths["training.csv"], train)
-    csvwrite.write_test_csv(paths["test.csv"], test)
-    csvwrite.write_lookup_csv(paths["IdLookupTable.csv"], paths["SampleSubmission.csv"], paths["solution.csv"], test.image_ids, asked, truth)
-    return paths
+    return FaceSet(images=faces.images, keypoints=None, image_ids=ids, source=f"{SYNTHETIC}-test:{rows}:{seed}",
+                   meta={"synthetic": True, "synthetic_rows": rows, "synthetic_seed": seed}), faces.keypoints
 
 
 # --- drawing ---------------------------------------------------------------
@@ -180,14 +154,23 @@ def _to_pixels(p: dict[str, np.ndarray], uv: np.ndarray) -> np.ndarray:
 
 
 def _render(p: dict[str, np.ndarray], kp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(N, 96, 96) uint8: the head on its background, the features painted on, then lighting and noise."""
     n = len(p["scale"])
-    col = lambda a: a[:, None, None]  # noqa: E731  (N,) -> broadcast over a frame
-    canon = _canonical_keypoints(p)
-    ks = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
-
-    # background with a gradient, then the head, on the whole frame
     g = np.arange(IMAGE_SIZE, dtype=np.float32)
     X, Y = g[None, None, :], g[:, None][None]
+    canvas = np.zeros((n, _CANVAS, _CANVAS), np.float32)
+    canvas[:, _PAD:-_PAD, _PAD:-_PAD] = _head(p, X, Y)
+    _paint_features(p, kp, canvas.reshape(n, -1))
+    return _light_and_noise(p, canvas[:, _PAD:-_PAD, _PAD:-_PAD].copy(), X, Y, rng)
+
+
+def _col(a: np.ndarray) -> np.ndarray:
+    return a[:, None, None]  # (N,) -> broadcast over a frame
+
+
+def _head(p: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Background with a gradient, then the head (and hair on some), on the whole frame."""
+    n, col = len(p["scale"]), _col
     frame = np.broadcast_to(col(p["bg"]) + col(p["bg_grad"]) * (X - 48) / 48, (n, IMAGE_SIZE, IMAGE_SIZE)).copy()
     U, V = _inverse(p, X, Y)
     r2 = (U / 40) ** 2 + ((V - 2) / 50) ** 2
@@ -198,12 +181,14 @@ def _render(p: dict[str, np.ndarray], kp: np.ndarray, rng: np.random.Generator) 
     Uh = U[h]
     hair = head[h] * _soft(V[h], -35 + 0.008 * Uh * Uh, col(p["scale"][h]))
     frame[h] += hair * (col(p["hair"][h]) - frame[h])
+    return frame
 
-    canvas = np.zeros((n, _CANVAS, _CANVAS), np.float32)
-    canvas[:, _PAD:-_PAD, _PAD:-_PAD] = frame
-    flat = canvas.reshape(n, -1)
+
+def _paint_features(p: dict[str, np.ndarray], kp: np.ndarray, flat: np.ndarray) -> None:
+    """Eyes, brows, nose and mouth, each in a window around its keypoints, onto the flat padded canvas."""
+    canon = _canonical_keypoints(p)
+    ks = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
     skin1, dark = p["skin"][:, None], p["dark"][:, None]
-
     for side in ("left", "right"):
         sx = 1.0 if side == "left" else -1.0
         centre = kp[:, [ks[f"{side}_eye_inner_corner"], ks[f"{side}_eye_outer_corner"]]].mean(axis=1)
@@ -240,7 +225,9 @@ def _render(p: dict[str, np.ndarray], kp: np.ndarray, rng: np.random.Generator) 
     outside = np.maximum(np.maximum(vt - v, v - vb), np.abs(u) - mw)
     _paint(flat, idx, _soft(outside, 0.0, p["scale"][:, None]), skin1 * 0.45)
 
-    img = canvas[:, _PAD:-_PAD, _PAD:-_PAD].copy()
+
+def _light_and_noise(p: dict[str, np.ndarray], img: np.ndarray, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    col = _col
     # lighting: overall gain and a linear gradient across the face (separable in x and y)
     gain, grad, ld = col(p["light_gain"]), col(p["light_grad"]), p["light_dir"]
     img *= gain * (1 + grad * (X - 48) * col(np.cos(ld)) / 48) + gain * grad * (Y - 48) * col(np.sin(ld)) / 48
