@@ -81,15 +81,24 @@ def comm_s(bucket_bytes: list[float], n: int, alpha_s: float, beta_s_per_byte: f
     return sum(ring_allreduce_s(b, n, alpha_s, beta_s_per_byte) for b in bucket_bytes)
 
 
-def exposed_comm_s(comm: float, overlap_window_s: float) -> float:
-    """The part of a step's communication that backward cannot hide."""
-    return max(0.0, comm - overlap_window_s)
+def exposed_comm_s(ready_offsets_s: list[float], bucket_bytes: list[float], n: int, alpha_s: float,
+                   beta_s_per_byte: float) -> float:
+    """The part of a step's all-reduce that backward cannot hide.
+
+    Bucket i is handed over ``ready_offsets_s[i]`` after the first; the process group reduces
+    one bucket at a time, so each starts when it is ready and the previous one is done. What
+    runs past the last bucket's hand-over (the end of backward compute) is exposed.
+    """
+    end = float("-inf")
+    for ready, size in zip(ready_offsets_s, bucket_bytes):
+        end = max(ready, end) + ring_allreduce_s(size, n, alpha_s, beta_s_per_byte)
+    return max(0.0, end - max(ready_offsets_s, default=0.0)) if bucket_bytes else 0.0
 
 
-def predict_step_s(compute_s: float, overlap_window_s: float, bucket_bytes: list[float], n: int,
+def predict_step_s(compute_s: float, ready_offsets_s: list[float], bucket_bytes: list[float], n: int,
                    alpha_s: float, beta_s_per_byte: float) -> float:
-    """Step time = compute (forward, backward, optimizer) + exposed all-reduce."""
-    return compute_s + exposed_comm_s(comm_s(bucket_bytes, n, alpha_s, beta_s_per_byte), overlap_window_s)
+    """Step time = compute (forward, backward, optimizer, the loop) + exposed all-reduce."""
+    return compute_s + exposed_comm_s(ready_offsets_s, bucket_bytes, n, alpha_s, beta_s_per_byte)
 
 
 def relative_error(predicted: float, measured: float) -> float:
@@ -101,16 +110,19 @@ def relative_error(predicted: float, measured: float) -> float:
 class Profile:
     """What one worker's step costs on its own: the inputs of a prediction, measured at one batch."""
 
-    compute_s: float  # forward + backward + optimizer, one worker, no communication
-    overlap_window_s: float  # backward time after the first gradient bucket is ready
+    compute_s: float  # a step less its exposed communication: forward, backward, optimizer, the loop
+    ready_offsets_s: tuple[float, ...]  # when each gradient bucket is ready, after the first one
     batch: int  # per-worker batch the profile was measured at
-    gradient_bytes: float
-    bucket_bytes: tuple[float, ...]
+    bucket_bytes: tuple[float, ...]  # bytes on the wire per bucket
+
+    @property
+    def gradient_bytes(self) -> float:
+        return float(sum(self.bucket_bytes))
 
     def at_batch(self, batch: int) -> "Profile":
         """Compute scaled linearly with the batch (the optimizer's share too: an upper bound on its cost)."""
         k = batch / self.batch
-        return Profile(self.compute_s * k, self.overlap_window_s * k, batch, self.gradient_bytes, self.bucket_bytes)
+        return Profile(self.compute_s * k, tuple(r * k for r in self.ready_offsets_s), batch, self.bucket_bytes)
 
 
 def scaling(profile: Profile, n: int, link: Link, *, global_batch: int | None = None) -> dict:
@@ -121,7 +133,7 @@ def scaling(profile: Profile, n: int, link: Link, *, global_batch: int | None = 
     worker does global_batch / n of it.
     """
     per_worker = profile if global_batch is None else profile.at_batch(max(1, round(global_batch / n)))
-    step = predict_step_s(per_worker.compute_s, per_worker.overlap_window_s, list(per_worker.bucket_bytes), n,
+    step = predict_step_s(per_worker.compute_s, list(per_worker.ready_offsets_s), list(per_worker.bucket_bytes), n,
                           link.alpha_s, link.beta_s_per_byte)
     images_per_s = n * per_worker.batch / step
     one = profile if global_batch is None else profile.at_batch(global_batch)

@@ -148,6 +148,14 @@ def hosts(n: int, rate_bit_per_s: float) -> Iterator[list[Host]]:
             remove_namespace(name)
 
 
+def child_stdout():
+    """Workers' chatter goes to our stderr: stdout stays clean for --json."""
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stderr without a file
+        return subprocess.DEVNULL
+
+
 def node_launch(host_list: list[Host], rank: int, run_id: str, base: Launch) -> Launch:
     """Node ``rank``'s torchrun launch: c10d rendezvous on host 0, gloo bound to the shaped link."""
     env = {**base.env, "GLOO_SOCKET_IFNAME": IFNAME, "TP_SOCKET_IFNAME": IFNAME, "NCCL_SOCKET_IFNAME": IFNAME}
@@ -166,7 +174,7 @@ def run_across(host_list: list[Host], module_argv: list[str], *, module: str, ba
         for rank, host in enumerate(host_list):
             launch = node_launch(host_list, rank, run_id, base)
             cmd = ["ip", "netns", "exec", host.netns, *torchrun_command(launch, module_argv, module=module)]
-            procs.append(subprocess.Popen(cmd, env=worker_env(launch), start_new_session=True))
+            procs.append(subprocess.Popen(cmd, env=worker_env(launch), start_new_session=True, stdout=child_stdout()))
         deadline = time.monotonic() + timeout_s
         for rank, p in enumerate(procs):
             rc = p.wait(timeout=max(0.1, deadline - time.monotonic()))

@@ -105,7 +105,7 @@ def _step(model, opt, data, norm, idx, times: BucketTimes, device: str) -> dict:
         "forward_s": t1 - t0, "backward_s": last_ready - t1, "exposed_comm_s": exposed, "optimizer_s": t3 - t2,
         "comm_s": last_done - first_ready, "overlap_window_s": last_ready - first_ready,
         "finalize_s": max(0.0, t2 - max(last_done, last_ready)), "loss": float(loss.detach()),
-        "bucket_bytes": list(times.bucket_bytes),
+        "bucket_bytes": list(times.bucket_bytes), "ready_offsets_s": [r - first_ready for r in times.ready_s],
     }
 
 

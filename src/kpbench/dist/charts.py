@@ -1,0 +1,110 @@
+"""PNG charts of a dist-scale Record: scaling (measured and predicted), stacked step split, break-even.
+
+Each function takes the Record and returns PNG bytes, for ``dist scale --out`` and the report alike.
+"""
+
+from __future__ import annotations
+
+import io
+
+PART_COLOURS = (("forward_s", "forward", "#4c72b0"), ("backward_s", "backward", "#55a868"),
+                ("exposed_comm_s", "exposed comm", "#c44e52"), ("optimizer_s", "optimizer", "#8172b2"))
+
+
+def _figure(figsize=(6.4, 3.8)):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=figsize, dpi=110)
+
+
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def scaling_png(record: dict) -> bytes:
+    """Speedup over one worker against worker count: measured points, predicted lines per link."""
+    fig, ax = _figure()
+    measured = [(r["nproc"], r["speedup"]) for r in record["rows"] if r.get("speedup") is not None]
+    if measured:
+        ax.plot(*zip(*measured), "ko", label="measured (same total cores)", zorder=3)
+    by_link: dict[str, list] = {}
+    for s in record["prediction"].get("scenarios", []):
+        if s["batch_mode"] == "per-worker":
+            by_link.setdefault(s["link"], []).append((s["nproc"], s["speedup"]))
+    for link, pts in by_link.items():
+        pts = [(1, 1.0), *sorted(pts)]
+        ax.plot(*zip(*pts), "-", marker=".", label=f"predicted, {link}")
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("workers")
+    ax.set_ylabel("speedup over one worker")
+    ax.set_title(f"{record['config']['model']}: scaling (fixed per-worker batch {record['config']['batch_size']})", fontsize=10)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def time_split_png(record: dict) -> bytes:
+    """Median step time per worker count, stacked: forward, backward, exposed comm, optimizer, rest."""
+    fig, ax = _figure()
+    rows = record["rows"]
+    labels = [f"{r['nproc']}×{r['threads']}t" for r in rows]
+    bottom = [0.0] * len(rows)
+    for key, name, colour in PART_COLOURS:
+        vals = [r[key] * 1e3 for r in rows]
+        ax.bar(labels, vals, bottom=bottom, label=name, color=colour)
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    rest = [max(0.0, r["step_s"] * 1e3 - b) for r, b in zip(rows, bottom)]
+    ax.bar(labels, rest, bottom=bottom, label="rest of step", color="#cccccc")
+    ax.plot(labels, [r["step_s"] * 1e3 for r in rows], "k_", markersize=30, label="step (timed whole)")
+    ax.set_xlabel("workers × threads each")
+    ax.set_ylabel("median step (ms)")
+    ax.set_title(f"{record['config']['model']}: where a step's time goes", fontsize=10)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def allreduce_png(record: dict) -> bytes:
+    """Bus bandwidth against message size, with the α-β fit."""
+    fig, ax = _figure()
+    ar = record["allreduce"]
+    for n in sorted({p["nproc"] for p in ar["points"]}):
+        pts = [(p["size_bytes"], p["busbw_bytes_per_s"] * 8 / 1e9) for p in ar["points"] if p["nproc"] == n]
+        ax.plot(*zip(*pts), "o", label=f"measured, {n} workers")
+        fit = [(p["size_bytes"], p["size_bytes"] * 2 * (n - 1) / n / p["predicted_s"] * 8 / 1e9)
+               for p in ar["points"] if p["nproc"] == n and p.get("predicted_s")]
+        if fit:
+            ax.plot(*zip(*fit), "-", label=f"α-β fit, {n} workers")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("message size (bytes)")
+    ax.set_ylabel("busbw (Gbit/s)")
+    ax.set_title("all-reduce bus bandwidth", fontsize=10)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+CHARTS = {"scaling.png": scaling_png, "time_split.png": time_split_png, "allreduce.png": allreduce_png}
+
+
+def write_charts(record: dict, out_dir) -> list[str]:
+    """Every chart that has data, atomically, into ``out_dir``; their file names."""
+    from pathlib import Path
+
+    from kpbench import atomic
+
+    names = []
+    for name, draw in CHARTS.items():
+        if name == "allreduce.png" and not record["allreduce"]["points"]:
+            continue
+        atomic.write_bytes(Path(out_dir) / name, draw(record))
+        names.append(name)
+    return names
