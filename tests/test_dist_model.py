@@ -104,3 +104,19 @@ def test_link_catalogue_beta_matches_its_rate():
     link = next(x for x in ab.LINKS if x.name == "10 GbE")
     assert link.beta_s_per_byte == pytest.approx(8e-10)
     assert all(not math.isnan(x.alpha_s) for x in ab.LINKS)
+
+
+def test_one_slow_small_call_does_not_move_the_fit_much():
+    alpha, beta = 100e-6, 8 / 1e9
+    sizes = (4, 16, 64, 256, 1024, 1 << 18, 1 << 20, 1 << 22, 1 << 24)
+    points = [(s, 2, ab.ring_allreduce_s(s, 2, alpha, beta)) for s in sizes]
+    points[0] = (4, 2, 0.003)  # a busy machine's hiccup
+    fa, fb = ab.fit_alpha_beta(points)
+    assert fa == pytest.approx(alpha, rel=0.05) and fb == pytest.approx(beta, rel=0.05)
+
+
+def test_bursts_below_the_token_bucket_do_not_bend_the_bandwidth():
+    alpha, beta = 50e-6, 8 / 1e9
+    points = [(s, 2, ab.ring_allreduce_s(s, 2, alpha, beta)) for s in (4, 64, 1024, 1 << 20, 1 << 22)]
+    points.append((1 << 16, 2, 60e-6))  # 64 KiB at line rate: inside the bucket's burst
+    assert ab.fit_alpha_beta(points)[1] == pytest.approx(beta, rel=1e-6)

@@ -54,15 +54,36 @@ def busbw_bytes_per_s(size_bytes: float, time_s: float, n: int) -> float:
     return algbw_bytes_per_s(size_bytes, time_s) * 2 * (n - 1) / n
 
 
-def fit_alpha_beta(points: list[tuple[float, int, float]]) -> tuple[float, float]:
-    """Least-squares (α, β) from (size_bytes, n, time_s) all-reduce timings.
+SMALL_BYTES = 4096  # at or below: latency-bound, these fix α
+LARGE_BYTES = 256 * 1024  # at or above: bandwidth-bound, these fix β (and exceed a tbf bucket's burst)
 
-    Each equation is divided by its time, so the fit minimises relative error: small messages
-    (which fix α) count as much as large ones (which fix β). α and β are kept ≥ 0.
+
+def fit_alpha_beta(points: list[tuple[float, int, float]]) -> tuple[float, float]:
+    """(α, β) from (size_bytes, n, time_s) all-reduce timings, in two stages.
+
+    α: the median of (t − bandwidth term) / 2(n−1) over small messages (a median: one slow call on a busy machine
+    should not move it). β: least squares of the rest, t − 2(n−1)α = 2(n−1)/n · S · β, over
+    large messages, each equation divided by its time (relative error). Mid sizes are left out:
+    a token bucket lets bursts below its size through unshaped, which neither term describes.
+    Without small messages both are fitted together; α and β are kept ≥ 0.
     """
     pts = [(s, n, t) for s, n, t in points if n > 1 and t > 0]
     if len(pts) < 2:
         raise ValueError("need at least two all-reduce timings with n > 1 to fit α and β")
+    small = [p for p in pts if p[0] <= SMALL_BYTES]
+    large = [p for p in pts if p[0] >= LARGE_BYTES] or [p for p in pts if p[0] > SMALL_BYTES]
+    if not small or not large:
+        return _joint_fit(pts)
+    alpha = beta = 0.0
+    for _ in range(20):  # each stage corrects the other's small share; converges in a few rounds
+        alpha = max(0.0, float(np.median([(t - 2 * (n - 1) / n * s * beta) / (2 * (n - 1)) for s, n, t in small])))
+        x = np.array([2 * (n - 1) / n * s / t for s, n, t in large])
+        y = np.array([(t - 2 * (n - 1) * alpha) / t for s, n, t in large])
+        beta = max(0.0, float(np.sum(x * y) / np.sum(x * x)))
+    return alpha, beta
+
+
+def _joint_fit(pts: list[tuple[float, int, float]]) -> tuple[float, float]:
     a = np.array([[2 * (n - 1), 2 * (n - 1) / n * s] for s, n, _ in pts], dtype=float)
     t = np.array([t for _, _, t in pts], dtype=float)
     w = 1.0 / t

@@ -167,17 +167,20 @@ def _allreduce_bench(max_bytes: int, world: int, device: str) -> list[dict]:
     for size in allreduce_sizes(max_bytes):
         t = torch.ones(max(1, size // 4), dtype=torch.float32, device=device)
         dist.all_reduce(t)  # warm-up: connections, buffers
-        dist.barrier()
-        calls, t_end = [], time.perf_counter() + ALLREDUCE_MIN_S
-        while len(calls) < 2 or (time.perf_counter() < t_end and len(calls) < 50):
-            a = time.perf_counter()
-            dist.all_reduce(t)
-            _sync(device)
-            calls.append(time.perf_counter() - a)
+        probe = torch.tensor([_timed_allreduce(t, device)], dtype=torch.float64)
+        dist.all_reduce(probe, op=dist.ReduceOp.MAX)  # every rank must make the same number of calls
+        calls = [_timed_allreduce(t, device) for _ in range(min(50, max(2, int(ALLREDUCE_MIN_S / float(probe)))))]
         med = torch.tensor([statistics.median(calls)], dtype=torch.float64)
         dist.all_reduce(med, op=dist.ReduceOp.MAX)
         points.append({"size_bytes": size, "nproc": world, "time_s": float(med), "calls": len(calls)})
     return points
+
+
+def _timed_allreduce(t: torch.Tensor, device: str) -> float:
+    a = time.perf_counter()
+    dist.all_reduce(t)
+    _sync(device)
+    return time.perf_counter() - a
 
 
 def main(argv: list[str]) -> int:
