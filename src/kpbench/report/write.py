@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kpbench.report import figures, sections, sections_bench
+from kpbench.report import figures, sections, sections_bench, sections_dist
 from kpbench.report.blocks import Report, Section
 from kpbench.report.build import Inputs, gather
 from kpbench.report.render_html import render_html
@@ -50,7 +50,7 @@ def build_report(inputs: Inputs) -> Report:
         sections_bench.timing(inputs),
         sections_bench.cost(inputs, _cost_charts(inputs)),
     ]
-    scaling = sections_bench.scaling(inputs)
+    scaling = sections_dist.distributed(inputs)
     if scaling is not None:
         body.append(scaling)
     return Report(
