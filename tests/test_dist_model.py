@@ -120,3 +120,19 @@ def test_bursts_below_the_token_bucket_do_not_bend_the_bandwidth():
     points = [(s, 2, ab.ring_allreduce_s(s, 2, alpha, beta)) for s in (4, 64, 1024, 1 << 20, 1 << 22)]
     points.append((1 << 16, 2, 60e-6))  # 64 KiB at line rate: inside the bucket's burst
     assert ab.fit_alpha_beta(points)[1] == pytest.approx(beta, rel=1e-6)
+
+
+@pytest.mark.parametrize("text,parsed", [("none", ("none", 0)), ("bf16", ("bf16", 0)), ("FP16", ("fp16", 0)),
+                                         ("powersgd:2", ("powersgd", 2))])
+def test_comm_hooks_by_name(text, parsed):
+    from kpbench.dist.hooks import parse_comm_hook
+
+    assert parse_comm_hook(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["zip", "powersgd", "powersgd:0", "powersgd:x"])
+def test_unknown_comm_hooks_are_refused(text):
+    from kpbench.dist.hooks import parse_comm_hook
+
+    with pytest.raises(ValueError, match="powersgd:R"):
+        parse_comm_hook(text)

@@ -51,13 +51,14 @@ def test_two_shaped_hosts_measure_the_link_predict_the_step_and_train_like_one_p
     two = run_job(shaped, 2, work, complete_only=True, param_digest=True)
 
     big = max(two["allreduce"], key=lambda p: p["size_bytes"])
-    busbw_bit_per_s = analysis.allreduce([two])["points"][-1]["busbw_bytes_per_s"] * 8
+    busbw_bit_per_s = analysis.allreduce([two])["busbw_largest_bytes_per_s"] * 8
     assert big["size_bytes"] == 16 << 20
     assert busbw_bit_per_s == pytest.approx(RATE_BIT_PER_S, rel=0.20)
 
     row = analysis.row(two, shaped.batch_size)
     (check,) = analysis.checks([row], analysis.allreduce([two]), "none")
-    assert abs(check["error"]) < 0.20, check
+    # the model's two bounds: full overlap with backward, and none (gloo shares the cores with backward)
+    assert check["predicted_step_s"] * 0.8 <= check["measured_step_s"] <= check["serial_step_s"] * 1.2, check
 
     one_proc = ScaleConfig(data="synthetic", model="seed", batch_size=32, steps=4, allreduce_max_bytes=0, cores=2).resolved()
     one = run_job(one_proc, 1, work, complete_only=True, param_digest=True, evaluate=False)

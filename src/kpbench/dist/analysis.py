@@ -55,7 +55,9 @@ def allreduce(raws: list[dict]) -> dict:
             points.append({**p, "algbw_bytes_per_s": ab.algbw_bytes_per_s(s, t),
                            "busbw_bytes_per_s": ab.busbw_bytes_per_s(s, t, n)})
     out: dict = {"points": points, "alpha_s": None, "beta_s_per_byte": None, "fit_max_error": None,
-                 "busbw_peak_bytes_per_s": max((p["busbw_bytes_per_s"] for p in points), default=None)}
+                 "busbw_peak_bytes_per_s": max((p["busbw_bytes_per_s"] for p in points), default=None),
+                 # the largest message's: below a tbf bucket's burst, messages pass faster than the shaped rate
+                 "busbw_largest_bytes_per_s": max(points, key=lambda p: p["size_bytes"])["busbw_bytes_per_s"] if points else None}
     try:
         alpha, beta = ab.fit_alpha_beta([(p["size_bytes"], p["nproc"], p["time_s"]) for p in points])
     except ValueError:
@@ -86,9 +88,11 @@ def checks(rows: list[dict], fit: dict, comm_hook: str) -> list[dict]:
         comm = ab.comm_s(buckets, r["nproc"], fit["alpha_s"], fit["beta_s_per_byte"])
         step = ab.predict_step_s(r["compute_s"], r["ready_offsets_s"], buckets, r["nproc"], fit["alpha_s"],
                                  fit["beta_s_per_byte"])
+        serial = r["compute_s"] + comm  # no overlap at all: the bound where comm and backward share cores
         out.append({"nproc": r["nproc"], "measured_step_s": r["step_s"], "predicted_step_s": step,
                     "predicted_comm_s": comm, "measured_comm_s": r["comm_s"],
-                    "error": ab.relative_error(step, r["step_s"])})
+                    "error": ab.relative_error(step, r["step_s"]), "serial_step_s": serial,
+                    "serial_error": ab.relative_error(serial, r["step_s"])})
     return out
 
 
