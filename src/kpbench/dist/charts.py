@@ -30,6 +30,14 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str) -> bytes:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
 def scaling_png(record: dict) -> bytes:
     """Speedup over one worker against worker count: measured points, predicted lines per link."""
     fig, ax = _figure()
@@ -45,11 +53,9 @@ def scaling_png(record: dict) -> bytes:
         ax.plot(*zip(*pts), "-", marker=".", label=f"predicted, {link}")
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("workers")
-    ax.set_ylabel("speedup over one worker")
-    ax.set_title(f"{record['config']['model']}: scaling (fixed per-worker batch {record['config']['batch_size']})", fontsize=10)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    cfg = record["config"]
+    return _finish(fig, ax, "workers", "speedup over one worker",
+                   f"{cfg['model']}: scaling (fixed per-worker batch {cfg['batch_size']})")
 
 
 def time_split_png(record: dict) -> bytes:
@@ -65,11 +71,8 @@ def time_split_png(record: dict) -> bytes:
     rest = [max(0.0, r["step_s"] * 1e3 - b) for r, b in zip(rows, bottom)]
     ax.bar(labels, rest, bottom=bottom, label="rest of step", color="#cccccc")
     ax.plot(labels, [r["step_s"] * 1e3 for r in rows], "k_", markersize=30, label="step (timed whole)")
-    ax.set_xlabel("workers × threads each")
-    ax.set_ylabel("median step (ms)")
-    ax.set_title(f"{record['config']['model']}: where a step's time goes", fontsize=10)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    return _finish(fig, ax, "workers × threads each", "median step (ms)",
+                   f"{record['config']['model']}: where a step's time goes")
 
 
 def allreduce_png(record: dict) -> bytes:
@@ -85,11 +88,7 @@ def allreduce_png(record: dict) -> bytes:
             ax.plot(*zip(*fit), "-", label=f"α-β fit, {n} workers")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("message size (bytes)")
-    ax.set_ylabel("busbw (Gbit/s)")
-    ax.set_title("all-reduce bus bandwidth", fontsize=10)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    return _finish(fig, ax, "message size (bytes)", "busbw (Gbit/s)", "all-reduce bus bandwidth")
 
 
 CHARTS = {"scaling.png": scaling_png, "time_split.png": time_split_png, "allreduce.png": allreduce_png}

@@ -61,17 +61,6 @@ def check_scale_record(obj: Any, name: str) -> dict:
     return obj
 
 
-def load_scale_record(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise KpbenchError(f"{path}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise KpbenchError(f"{path.name}: not valid JSON ({e})") from None
-    return check_scale_record(obj, path.name)
-
-
 def write_scale_record(path: str | Path, record: dict) -> None:
     """Atomically: an interrupted write leaves the old file or none, never half a Record."""
     atomic.write_json(path, record)
