@@ -42,37 +42,56 @@ def scale_command(
 
     from rich.console import Console
 
-    from kpbench.dist import charts
+    from kpbench.dist.scale import measure, oversubscription_warning
+
+    cfg = _config(nproc, data, model, epochs, steps, batch_size, link_limit, comm_hook, allreduce_max_mb)
+    console = Console(stderr=json_out)  # with --json, stdout carries the JSON alone
+    message = oversubscription_warning(cfg.nproc, cfg.cores)
+    if message:  # before the run: say what will happen
+        console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # measure() warns library callers; the line above told this user
+        rows, raws = measure(cfg, on_size=lambda n: console.print(f"[bold]{n} worker(s)[/bold] …"))
+    _finish(cfg, rows, raws, out, console, json_out,
+            budget_s=budget if compare_hooks else None)
+
+
+def _config(nproc: str, data: str, model: str, epochs: int | None, steps: int | None, batch_size: int,
+            link_limit: str | None, comm_hook: str, allreduce_max_mb: float):
     from kpbench.dist.hooks import parse_comm_hook
     from kpbench.dist.model import parse_rate_bit_per_s
-    from kpbench.dist.output import print_scale_record
-    from kpbench.dist.record import build_scale_record, json_summary, write_scale_record
-    from kpbench.dist import analysis
-    from kpbench.dist.scale import ScaleConfig, compare, measure, parse_nproc, record_config
+    from kpbench.dist.scale import ScaleConfig, parse_nproc
+    from kpbench.models import MODEL_NAMES
 
     if epochs is not None and steps is not None:
         raise KpbenchError("give --epochs or --steps, not both")
-    try:
-        hook, rank = parse_comm_hook(comm_hook)
-        rate = parse_rate_bit_per_s(link_limit) if link_limit is not None else None
-    except ValueError as e:
-        raise KpbenchError(f"--{'comm-hook' if 'hook' in str(e) else 'link-limit'}: {e}") from None
-    from kpbench.models import MODEL_NAMES
-
     if model not in MODEL_NAMES:
         raise KpbenchError(f"--model {model!r}: choose one of {', '.join(MODEL_NAMES)}")
-    cfg = ScaleConfig(data=data, model=model, nproc=parse_nproc(nproc), batch_size=batch_size, epochs=epochs,
-                      steps=steps, comm_hook=hook, powersgd_rank=rank, link_limit_bit_per_s=rate,
-                      allreduce_max_bytes=int(allreduce_max_mb * (1 << 20)))
-    console = Console(stderr=json_out)  # with --json, stdout carries the JSON alone
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rows, raws = measure(cfg, on_size=lambda n: console.print(f"[bold]{n} worker(s)[/bold] …"))
-    for w in caught:
-        console.print(f"[yellow]warning:[/yellow] {w.message}")
+    try:
+        hook, rank = parse_comm_hook(comm_hook)
+    except ValueError as e:
+        raise KpbenchError(f"--comm-hook: {e}") from None
+    try:
+        rate = parse_rate_bit_per_s(link_limit) if link_limit is not None else None
+    except ValueError as e:
+        raise KpbenchError(f"--link-limit: {e}") from None
+    return ScaleConfig(data=data, model=model, nproc=parse_nproc(nproc), batch_size=batch_size, epochs=epochs,
+                       steps=steps, comm_hook=hook, powersgd_rank=rank, link_limit_bit_per_s=rate,
+                       allreduce_max_bytes=int(allreduce_max_mb * (1 << 20))).resolved()
+
+
+def _finish(cfg, rows: list[dict], raws: list[dict], out: Path, console, json_out: bool, *, budget_s: float | None) -> None:
+    """The α-β fit, the prediction, the comparison if asked; then the Record, the charts, the tables."""
+    from kpbench.dist import analysis, charts
+    from kpbench.dist.output import print_scale_record
+    from kpbench.dist.record import build_scale_record, json_summary, write_scale_record
+    from kpbench.dist.scale import compare, record_config
+
     fit = analysis.allreduce(raws)
-    pred = analysis.prediction(rows, fit, cfg.batch_size, hook, rate)
-    extra = compare(cfg, budget, on_variant=lambda v: console.print(f"[bold]compare[/bold] {v} …")) if compare_hooks else None
+    pred = analysis.prediction(rows, fit, cfg.batch_size, cfg.comm_hook, cfg.link_limit_bit_per_s)
+    extra = None
+    if budget_s is not None:
+        extra = compare(cfg, budget_s, on_variant=lambda v: console.print(f"[bold]compare[/bold] {v} …"))
     record = build_scale_record(record_config(cfg), rows, fit, pred, extra)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "dist-scale.json"
