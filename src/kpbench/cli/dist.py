@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -45,7 +46,8 @@ def scale_command(
     from kpbench.dist.scale import measure, oversubscription_warning
 
     cfg = _config(nproc, data, model, epochs, steps, batch_size, link_limit, comm_hook, allreduce_max_mb)
-    console = Console(stderr=json_out)  # with --json, stdout carries the JSON alone
+    stream = sys.stderr if json_out else sys.stdout  # with --json, stdout carries the JSON alone
+    console = Console(stderr=json_out, width=None if stream.isatty() else 150)  # wide tables in logs too
     message = oversubscription_warning(cfg.nproc, cfg.cores)
     if message:  # before the run: say what will happen
         console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
