@@ -2,8 +2,15 @@
 
 Last measured 2026-12-01 on the 2-core development VM (Intel Xeon, AVX512-BF16, no AMX), torch 2.13
 CPU, gloo, SHARED WITH SIX OTHER JOBS (load average well above 2: these figures are noisy and the
-lead should rerun on a quiet machine), synthetic faces, batch 32 per worker, 12 timed steps:
-  (see the table printed by the last run in docs/distributed.md, "Measured")
+lead should rerun on a quiet machine), synthetic faces, batch 32 per worker, 10 timed steps,
+`python benchmarks/dist_scale.py --steps 10`:
+  seed   loopback 1×2t 1354 ms/step, 2×1t 1034 ms; tbf 1gbit 1074 ms (α-β −26.6 %), tbf 200mbit 1852 ms (−10.8 %)
+  bncnn  loopback 1×2t 2450 ms/step, 2×1t  214 ms; tbf 1gbit  169 ms (α-β  −1.8 %), tbf 200mbit  335 ms  (−4.1 %)
+  parts (fwd + bwd + exposed + opt) vs step: worst 2.1 %                              (target ≤ 5 %: met)
+  α-β prediction on shaped links: worst 26.6 % (seed, 1 Gbit/s)                      (target ≤ 15 %: not met)
+  2 workers × 1 thread vs 1 worker × 2 threads, loopback: seed 2.62x, bncnn 22.91x (load artefact:
+  a 2-thread process waits at each parallel region for its parked thread; see docs/distributed.md)
+(This version also prints the serial, no-overlap bound beside each prediction; not yet rerun.)
 
 Targets (issue 10):
   - the α-β prediction of step time within 15 % of measurement on links shaped with tc tbf to
