@@ -33,29 +33,32 @@ def _png(fig) -> bytes:
 def _finish(fig, ax, xlabel: str, ylabel: str, title: str) -> bytes:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, loc="best", ncol=2)
     return _png(fig)
 
 
 def scaling_png(record: dict) -> bytes:
-    """Speedup over one worker against worker count: measured points, predicted lines per link."""
+    """Efficiency (speedup over one worker ÷ workers) against worker count: measured, and predicted per link."""
     fig, ax = _figure()
-    measured = [(r["nproc"], r["speedup"]) for r in record["rows"] if r.get("speedup") is not None]
+    measured = [(r["nproc"], r["efficiency"]) for r in record["rows"] if r.get("efficiency") is not None]
     if measured:
         ax.plot(*zip(*measured), "ko", label="measured (same total cores)", zorder=3)
-    by_link: dict[str, list] = {}
+    lines: dict[tuple[str, str], list] = {}
     for s in record["prediction"].get("scenarios", []):
-        if s["batch_mode"] == "per-worker":
-            by_link.setdefault(s["link"], []).append((s["nproc"], s["speedup"]))
-    for link, pts in by_link.items():
-        pts = [(1, 1.0), *sorted(pts)]
-        ax.plot(*zip(*pts), "-", marker=".", label=f"predicted, {link}")
+        lines.setdefault((s["link"], s["batch_mode"]), []).append((s["nproc"], s["speedup"] / s["nproc"]))
+    colours: dict[str, str] = {}
+    for (link, mode), pts in lines.items():
+        style = "-" if mode == "per-worker" else "--"
+        kw = {"color": colours[link]} if link in colours else {}
+        label = link if mode == "per-worker" else None  # one legend entry per link; dashes explained in the title
+        (line,) = ax.plot(*zip(*[(1, 1.0), *sorted(pts)]), style, marker=".", label=label, **kw)
+        colours.setdefault(link, line.get_color())
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log", base=2)
-    cfg = record["config"]
-    return _finish(fig, ax, "workers", "speedup over one worker",
-                   f"{cfg['model']}: scaling (fixed per-worker batch {cfg['batch_size']})")
+    ax.set_ylim(bottom=0)
+    return _finish(fig, ax, "workers", "efficiency = speedup ÷ workers",
+                   f"{record['config']['model']}: predicted scaling (solid: fixed per-worker batch, dashed: fixed global)")
 
 
 def time_split_png(record: dict) -> bytes:

@@ -56,8 +56,9 @@ def _add_record(s: Section, i: int, path: Path, rec: dict) -> None:
     s.add(Paragraph(f"{label} ({path.name}).", small=True))
     s.add(_rows_table(rec))
     s.add(Figure(f"dist-scaling-{i}.png", charts.scaling_png(rec),
-                 "Speedup over one worker: measured (same total cores) and predicted by the α-β model for "
-                 "clusters with a machine per worker, at fixed per-worker batch."))
+                 "Efficiency (speedup over one worker ÷ workers): measured with the same total cores, and "
+                 "predicted by the α-β model for clusters with a machine per worker, at fixed per-worker batch "
+                 "(solid) and fixed global batch (dashed)."))
     s.add(Figure(f"dist-time-split-{i}.png", charts.time_split_png(rec),
                  "Median step split: forward, backward, exposed communication, optimizer; the bar's outline is "
                  "the step timed whole."))
