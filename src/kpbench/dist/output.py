@@ -54,7 +54,8 @@ def _print_fit(record: dict, console) -> None:
 def _print_checks(record: dict, console) -> None:
     for c in record["prediction"]["checks"]:
         console.print(f"α-β prediction, {c['nproc']} workers: step {_ms(c['predicted_step_s'])} ms predicted, "
-                      f"{_ms(c['measured_step_s'])} ms measured ({_pct(c['error'])})", highlight=False)
+                      f"{_ms(c['measured_step_s'])} ms measured ({_pct(c['error'])}); no-overlap bound "
+                      f"{_ms(c['serial_step_s'])} ms ({_pct(c['serial_error'])})", highlight=False)
 
 
 def _print_break_even(record: dict, console) -> None:
