@@ -46,8 +46,9 @@ def _print_fit(record: dict, console) -> None:
         console.print("all-reduce: no multi-worker run, no α-β fit")
         return
     peak = ar.get("busbw_peak_bytes_per_s")
+    largest = ar.get("busbw_largest_bytes_per_s") or peak
     console.print(f"all-reduce α-β fit: α = {ar['alpha_s'] * 1e6:.1f} µs, β = {ar['beta_s_per_byte'] * 1e9:.3f} ns/byte "
-                  f"(≈ {ar['link_gbit_per_s']:.2f} Gbit/s); peak busbw {peak * 8 / 1e9:.2f} Gbit/s; "
+                  f"(≈ {ar['link_gbit_per_s']:.3g} Gbit/s); busbw of the largest message {largest * 8 / 1e9:.3g} Gbit/s; "
                   f"fit error ≤ {_pct(ar['fit_max_error'])} on messages ≥ 1 MiB", highlight=False)
 
 
@@ -84,7 +85,7 @@ def _print_break_even(record: dict, console) -> None:
     console.print(t)
     for b in pred["break_even"]:
         if b["link"] is None:
-            rate = "no link speed" if b["gbit_per_s"] is None else f"{b['gbit_per_s']:.2f} Gbit/s"
+            rate = "no link speed" if b["gbit_per_s"] is None else f"{b['gbit_per_s'] * 1e3:.3g} Mbit/s"
             console.print(f"break-even link for {b['nproc']} workers ({b['batch_mode']} batch): {rate}", highlight=False)
 
 

@@ -109,7 +109,7 @@ def _break_even_table(rec: dict) -> Table:
     rows = [[link, be(link, "per-worker"), be(link, "global"), num(speed.get((link, "per-worker", 8))),
              num(speed.get((link, "global", 8)))] for link in links]
     rates = [f"{b['nproc']} workers, {b['batch_mode']} batch: "
-             + ("never" if b["gbit_per_s"] is None else f"{b['gbit_per_s']:.2f} Gbit/s")
+             + ("never" if b["gbit_per_s"] is None else f"{b['gbit_per_s'] * 1e3:.3g} Mbit/s")
              for b in pred["break_even"] if b["link"] is None]
     return Table(["Link", "Break-even workers (per-worker batch)", f"Break-even workers (global batch {pred.get('global_batch')})",
                   "Speedup at 8 (per-worker)", "Speedup at 8 (global)"], rows,
