@@ -36,6 +36,7 @@ def scale_command(
     compare_hooks: bool = typer.Option(False, "--compare-hooks", help="Also train each hook, a 4x batch and convonly "
                                        "at the largest --nproc for --budget s and report speed and val RMSE."),
     budget: float = typer.Option(20.0, "--budget", min=1.0, help="Seconds of training per --compare-hooks variant."),
+    device: str = typer.Option("cpu", "--device", help="cpu (gloo) or cuda (NCCL, one GPU per worker; not yet run on a GPU)."),
     json_out: bool = typer.Option(False, "--json", help="Print the rows, the α-β fit and the prediction as JSON on stdout."),
 ) -> None:
     """Time DDP steps per worker count, fit the α-β all-reduce model, predict other clusters."""
@@ -45,10 +46,10 @@ def scale_command(
 
     from kpbench.dist.scale import measure, oversubscription_warning
 
-    cfg = _config(nproc, data, model, epochs, steps, batch_size, link_limit, comm_hook, allreduce_max_mb)
+    cfg = _config(nproc, data, model, epochs, steps, batch_size, link_limit, comm_hook, allreduce_max_mb, device)
     stream = sys.stderr if json_out else sys.stdout  # with --json, stdout carries the JSON alone
     console = Console(stderr=json_out, width=None if stream.isatty() else 150)  # wide tables in logs too
-    message = oversubscription_warning(cfg.nproc, cfg.cores)
+    message = oversubscription_warning(cfg.nproc, cfg.cores, cfg.device)
     if message:  # before the run: say what will happen
         console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
     with warnings.catch_warnings():
@@ -59,7 +60,7 @@ def scale_command(
 
 
 def _config(nproc: str, data: str, model: str, epochs: int | None, steps: int | None, batch_size: int,
-            link_limit: str | None, comm_hook: str, allreduce_max_mb: float):
+            link_limit: str | None, comm_hook: str, allreduce_max_mb: float, device: str = "cpu"):
     from kpbench.dist.hooks import parse_comm_hook
     from kpbench.dist.model import parse_rate_bit_per_s
     from kpbench.dist.scale import ScaleConfig, parse_nproc
@@ -67,6 +68,8 @@ def _config(nproc: str, data: str, model: str, epochs: int | None, steps: int | 
 
     if epochs is not None and steps is not None:
         raise KpbenchError("give --epochs or --steps, not both")
+    if device not in ("cpu", "cuda"):
+        raise KpbenchError(f"--device {device!r}: choose cpu or cuda")
     if model not in MODEL_NAMES:
         raise KpbenchError(f"--model {model!r}: choose one of {', '.join(MODEL_NAMES)}")
     try:
@@ -79,7 +82,7 @@ def _config(nproc: str, data: str, model: str, epochs: int | None, steps: int | 
         raise KpbenchError(f"--link-limit: {e}") from None
     return ScaleConfig(data=data, model=model, nproc=parse_nproc(nproc), batch_size=batch_size, epochs=epochs,
                        steps=steps, comm_hook=hook, powersgd_rank=rank, link_limit_bit_per_s=rate,
-                       allreduce_max_bytes=int(allreduce_max_mb * (1 << 20))).resolved()
+                       allreduce_max_bytes=int(allreduce_max_mb * (1 << 20)), device=device).resolved()
 
 
 def _finish(cfg, rows: list[dict], raws: list[dict], out: Path, console, json_out: bool, *, budget_s: float | None) -> None:

@@ -71,7 +71,16 @@ def parse_nproc(text: str) -> list[int]:
     return sorted(set(values))
 
 
-def oversubscription_warning(nproc: list[int], cores: int) -> str | None:
+def oversubscription_warning(nproc: list[int], cores: int, device: str = "cpu") -> str | None:
+    if device == "cuda":
+        import torch
+
+        gpus = torch.cuda.device_count()
+        big = [n for n in nproc if n > gpus]
+        if not big:
+            return None
+        return (f"--nproc {','.join(map(str, big))} exceeds the {gpus} GPUs: NCCL needs one GPU per worker, "
+                "so those jobs will fail")
     big = [n for n in nproc if n > cores]
     if not big:
         return None
@@ -116,7 +125,7 @@ def run_job(cfg: ScaleConfig, n: int, workdir: Path, **over) -> dict:
 def measure(cfg: ScaleConfig, on_size=None) -> tuple[list[dict], list[dict]]:
     """(rows, raw results) for every worker count in ``cfg.nproc``."""
     cfg.resolved()
-    message = oversubscription_warning(cfg.nproc, cfg.cores)
+    message = oversubscription_warning(cfg.nproc, cfg.cores, cfg.device)
     if message:
         warnings.warn(message, stacklevel=2)
     if cfg.link_limit_bit_per_s:
