@@ -11,7 +11,7 @@ import typer
 from kpbench.errors import KpbenchError
 from kpbench.train.config import DEVICES, MISSING, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig  # imports no torch
 
-ModelName = Enum("ModelName", {n: n for n in ("bncnn", "seed")}, type=str)  # kept in step with MODEL_NAMES by a test
+ModelName = Enum("ModelName", {n: n for n in ("bncnn", "seed", "convonly")}, type=str)  # kept in step with MODEL_NAMES by a test
 Optimizer = Enum("Optimizer", {n: n for n in OPTIMIZERS}, type=str)
 Schedule = Enum("Schedule", {n: n for n in SCHEDULES}, type=str)
 Missing = Enum("Missing", {n: n for n in MISSING}, type=str)

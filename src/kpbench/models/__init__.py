@@ -26,7 +26,13 @@ def _bncnn():
     return BnCnn()
 
 
-_BUILDERS: dict[str, Callable] = {"bncnn": _bncnn, "seed": _seed}
+def _convonly():
+    from kpbench.models.convonly import ConvOnly
+
+    return ConvOnly()
+
+
+_BUILDERS: dict[str, Callable] = {"bncnn": _bncnn, "seed": _seed, "convonly": _convonly}
 MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
 DEFAULT_MODEL = "bncnn"
 # Measured on a 2-core AVX512-BF16 CPU without AMX (torch 2.13, oneDNN 3.12): bf16 autocast
@@ -36,6 +42,7 @@ _CPU_BF16_PAYS = {"bncnn": False, "seed": False}
 MODEL_HELP = {
     "bncnn": "small BatchNorm CNN (default): fast on CPU, accurate",
     "seed": "the competition's classic 3-conv + 2-dense network (8 M params)",
+    "convonly": "convolutions only, GroupNorm (0.12 M params): little to all-reduce in data-parallel training",
 }
 
 

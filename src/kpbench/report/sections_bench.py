@@ -138,20 +138,6 @@ def _catalog_table(inputs: Inputs) -> Table:
 # -- 9 (hook) ------------------------------------------------------------------
 
 
-def scaling(inputs: Inputs) -> Section | None:
-    """Distributed training, from Records of kind "dist-scale" (none are produced yet)."""
-    if not inputs.scaling:
-        return None
-    s = Section("scaling", "9. Distributed training")
-    rows = [[str(r.get("label") or p.name), str(r.get("workers", r.get("nodes", DASH))),
-             spread((r.get("figures") or {}).get("train_s"))] for p, r in inputs.scaling]
-    s.add(Table(["Record", "Workers", "Train (s)"], rows, "Scaling Records (kind dist-scale)."))
-    return s
-
-
-# -- headline ------------------------------------------------------------------
-
-
 def headline(inputs: Inputs) -> list[Headline]:
     out: list[Headline] = []
     run = primary_run(inputs)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from kpbench.data import FaceSet
-from kpbench.report import figures, sections, sections_bench
+from kpbench.report import figures, sections, sections_bench, sections_dist
 from kpbench.report.blocks import Headline, Note, Report, Section
 from kpbench.report.build import Inputs, gather
 from kpbench.report.outdir import check_replaceable, write_staged
@@ -62,7 +62,7 @@ def build_report(inputs: Inputs) -> Report:
         _guarded("timing", "7. Timing across machines", sections_bench.timing, inputs),
         _guarded("cost", "8. Cost across machines", lambda i: sections_bench.cost(i, _cost_charts(i)), inputs),
     ]
-    scaling = sections_bench.scaling(inputs)
+    scaling = sections_dist.distributed(inputs)
     if scaling is not None:
         body.append(scaling)
     return Report(
