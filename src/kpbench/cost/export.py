@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpbench import atomic
+from kpbench import atomic, fmt
 
 if TYPE_CHECKING:
     from kpbench.cost.compare import Comparison
@@ -32,11 +32,7 @@ def comparison_csv(comp: Comparison) -> str:
 
 
 def usd(value: float | None) -> str:
-    return "–" if value is None else f"${value:.4f}"
-
-
-def num(value: float | None, fmt: str = ".1f") -> str:
-    return "–" if value is None else format(value, fmt)
+    return fmt.usd(value, 4)
 
 
 def table_cells(comp: Comparison) -> tuple[list[str], list[list[str]]]:
@@ -45,13 +41,13 @@ def table_cells(comp: Comparison) -> tuple[list[str], list[list[str]]]:
               "$/M images", "Pareto", "note"]
     body = []
     for r in comp.rows:
-        gpu = r.gpu or "–"
+        gpu = r.gpu or fmt.CELL_DASH
         if r.instance_gpu_count and r.instance_gpu_count > 1:
             gpu += f" ({r.gpus_used} of {r.instance_gpu_count})"
         body.append([
             r.label, r.machine + (" (retired)" if r.retired else ""), gpu,
-            "–" if r.price_per_hour is None else f"{r.price_per_hour:g}",
-            num(r.init_s), num(r.train_s), "–" if r.price_per_hour is None else str(r.billed_s),
+            fmt.CELL_DASH if r.price_per_hour is None else f"{r.price_per_hour:g}",
+            fmt.fixed(r.init_s), fmt.fixed(r.train_s), fmt.CELL_DASH if r.price_per_hour is None else str(r.billed_s),
             usd(r.cost_per_run_usd),
             usd(r.cost_to_target_usd), usd(r.cost_per_million_images_usd), "★" if r.pareto else "", r.note,
         ])

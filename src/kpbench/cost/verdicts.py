@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kpbench import fmt
 from kpbench.bench.stats import ratio
 
 if TYPE_CHECKING:
@@ -40,18 +41,17 @@ def verdicts(comp: Comparison) -> list[str]:
     lines = []
     if comp.cheapest_to_target:
         r = rows[comp.cheapest_to_target]
-        lines.append(f"cheapest to target: {r.label} (${r.cost_to_target_usd:.4f}, {r.machine})")
+        lines.append(f"cheapest to target: {r.label} ({fmt.usd(r.cost_to_target_usd, 4)}, {r.machine})")
     if comp.cheapest:
         r = rows[comp.cheapest]
-        lines.append(f"cheapest per run: {r.label} (${r.cost_per_run_usd:.4f} for {r.billed_s} s billed, {r.machine})")
+        lines.append(f"cheapest per run: {r.label} ({fmt.usd(r.cost_per_run_usd, 4)} for {r.billed_s} s billed, {r.machine})")
     fast = rows[comp.fastest]
     lines.append(f"fastest: {fast.label} ({fast.time_s:.1f} s init + train, {fast.machine})")
     for other in comp.rows:
         if other.label == fast.label:
             continue
         r, sigma = speedup(fast, other)
-        times = f"{r:.2f}× faster" if sigma is None else f"{r:.2f} ± {sigma:.2f}× faster"
-        line = f"{fast.label} ran {times} than {other.label}"
+        line = f"{fast.label} ran {fmt.times_faster(r, sigma)} than {other.label}"
         if sigma is None:
             line += " (single repeat: no spread)"
         if fast.cost_per_run_usd is not None and other.cost_per_run_usd:
