@@ -32,10 +32,10 @@ def compare_command(
     spot: bool = typer.Option(False, "--spot", help="Use the catalog's spot prices where it has them."),
 ) -> None:
     """Compare Records across machines: cost per run, cost to target, Pareto front, verdicts."""
-    from kpbench.cost import compare, load_catalog
+    from kpbench.cost import compare, load_catalog, write_comparison
 
     comp = compare(records, load_catalog(catalog), price_per_hour=price_per_hour, spot=spot)
-    paths = comp.write(out) if out is not None else {}
+    paths = write_comparison(comp, out) if out is not None else {}
     if as_json:
         print(json.dumps(comp.to_dict(), indent=2))
         return

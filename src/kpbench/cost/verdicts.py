@@ -8,13 +8,9 @@ repeat has no spread and the line says so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kpbench import fmt
 from kpbench.bench.stats import ratio
-
-if TYPE_CHECKING:
-    from kpbench.cost.compare import Comparison, Row
+from kpbench.cost.types import Comparison, Row
 
 
 def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
