@@ -19,7 +19,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from kpbench import atomic
 from kpbench.bench.record_types import Record
 from kpbench.bench.stats import figure, spread_warning
 from kpbench.bench.validate import SchemaViolation, validate
@@ -91,11 +90,6 @@ def check_record(obj: Any, name: str) -> Record:
 def record_schema() -> dict:
     """record.schema.json, read once."""
     return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-
-
-def write_record(path: str | Path, record: Record) -> None:
-    """Atomically: an interrupted write leaves the old file or none, never half a Record."""
-    atomic.write_json(path, record)
 
 
 def write_new_record(out_dir: Path, stem: str, record: Record) -> Path:

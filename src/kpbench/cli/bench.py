@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -51,20 +52,9 @@ def bench(
     if quiet:
         print("kpbench: note: --quiet is deprecated; use --no-progress", file=sys.stderr)
     cfg = BenchConfig(
-        data=data,
-        model=None if model is None else model.value,
-        batch_size=batch_size,
-        epochs=epochs,
-        time_budget_s=time_budget,
-        target_rmse_px=target_rmse,
-        repeats=repeats,
-        warmup_repeats=warmup,
-        precision=None if precision is None else precision.value,
-        device=None if device is None else device.value,
-        instance_type=instance_type,
-        price_per_hour=price_per_hour,
-        seed=seed,
-        label=label,
+        data=data, model=_value(model), batch_size=batch_size, epochs=epochs, time_budget_s=time_budget,
+        target_rmse_px=target_rmse, repeats=repeats, warmup_repeats=warmup, precision=_value(precision),
+        device=_value(device), instance_type=instance_type, price_per_hour=price_per_hour, seed=seed, label=label,
         rows=rows,
     ).check()
     _check_priceable(instance_type, price_per_hour)
@@ -72,6 +62,10 @@ def bench(
     print_record(record, str(path))
     for written in write_exports(record, csv_path=export_csv, markdown_path=export_markdown):
         print(f"Export: {written}")
+
+
+def _value(choice: Enum | None) -> str | None:
+    return None if choice is None else choice.value
 
 
 def _check_priceable(instance_type: str | None, price_per_hour: float | None) -> None:
