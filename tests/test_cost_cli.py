@@ -107,8 +107,9 @@ def test_a_missing_record_file_is_exit_2(tmp_path, capsys):
     assert code == 2 and "nope.json" in one_stderr_line(err)
 
 
-def test_a_negative_price_flag_is_refused(capsys):
-    code, _, err = run(["compare", G4DN, "--price-per-hour", "-1"], capsys)
+@pytest.mark.parametrize("price", ["-1", "nan", "inf"])
+def test_a_negative_or_non_finite_price_flag_is_refused(capsys, price):
+    code, _, err = run(["compare", G4DN, "--price-per-hour", price], capsys)
     assert code == 2 and "--price-per-hour" in one_stderr_line(err)
 
 

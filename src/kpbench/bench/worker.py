@@ -18,13 +18,18 @@ import sys  # noqa: E402
 import threading  # noqa: E402
 import traceback  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:  # the worker's imports are on the clock: types only for readers
+    from kpbench.bench.mllog import EventLog
+    from kpbench.data import FaceSet
 
 PARENT_PID_ENV = "KPBENCH_BENCH_PARENT_PID"  # set by the runner; the worker exits when that process is gone
 PARENT_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1
 
 
-def measure_repeat(job: dict, spawn_s: float, events) -> dict:
+def measure_repeat(job: dict, spawn_s: float, events: "EventLog") -> dict:
     """Time the phases and train once; returns this repeat's result dict."""
     import kpbench.models
     from kpbench.bench import phases as ph
@@ -56,7 +61,7 @@ def measure_repeat(job: dict, spawn_s: float, events) -> dict:
     }
 
 
-def bench_faces(data: str, rows: int | None):
+def bench_faces(data: str, rows: int | None) -> "FaceSet":
     """The faces a repeat trains on: ``data`` as load_faces reads it, then its first ``rows`` rows.
 
     Synthetic data too: ``--data synthetic --rows 48`` benches the first 48 of the
