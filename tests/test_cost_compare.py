@@ -331,3 +331,28 @@ def test_a_record_price_that_differs_from_the_catalog_is_an_override_and_noted()
     row = compare([rec], load_catalog(), price_per_hour=9.0).rows[0]
     assert row.price_per_hour == 0.3
     assert "own price 0.3 $/h, not the catalog's 0.526" in row.note
+
+
+def test_a_record_of_no_measurable_time_is_compared_without_a_ratio():
+    rec = set_times(cpu_record(), init_s=0.0, train_s=0.0)
+    rec["label"] = "instant"
+    comp = compare([rec, fixture("g4dn_xlarge")], load_catalog())
+    assert comp.fastest == "instant" and not any("faster than" in v for v in comp.verdicts)
+
+
+def test_the_result_types_import_nothing_of_cost_and_readers_never_import_compare():
+    import ast
+
+    import kpbench.cost
+
+    folder = Path(kpbench.cost.__file__).parent
+
+    def cost_imports(name: str) -> set[str]:
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        found = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        found |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return {m for m in found if m.startswith("kpbench.cost")}
+
+    assert cost_imports("types") == set()
+    for reader in ("export", "charts", "verdicts"):
+        assert "kpbench.cost.compare" not in cost_imports(reader), reader

@@ -63,7 +63,7 @@ def loads_or_one_line_error(path: Path) -> None:
     except KpbenchError as e:
         assert names_the_file(str(e), path)
         return
-    compare([rec])  # a Record that loads is one compare can price without a traceback
+    compare([rec, FIXTURE])  # a Record that loads is one compare can price and rank without a traceback
 
 
 @fuzz

@@ -43,7 +43,7 @@ def verdicts(comp: Comparison) -> list[str]:
         lines.append(f"cheapest per run: {r.label} ({fmt.usd(r.cost_per_run_usd, 4)} for {r.billed_s} s billed, {r.machine})")
     fast = rows[comp.fastest]
     lines.append(f"fastest: {fast.label} ({fast.time_s:.1f} s init + train, {fast.machine})")
-    for other in comp.rows:
+    for other in comp.rows if fast.time_mean_s > 0 else ():  # no ratio to a run of no measurable time
         if other.label == fast.label:
             continue
         r, sigma = speedup(fast, other)
