@@ -161,3 +161,11 @@ def test_mllog_lines_follow_mlperf_keys_and_tag_the_repeat(tmp_path):
     assert set(start) == {"namespace", "time_ms", "event_type", "key", "value", "metadata"}
     assert (start["key"], start["event_type"], start["time_ms"]) == ("init_start", "INTERVAL_START", 1000)
     assert (acc["event_type"], acc["value"], acc["metadata"]) == ("POINT_IN_TIME", 2.5, {"epoch_num": 1, "repeat": 4})
+
+
+def test_an_export_on_a_full_disk_names_the_export_not_a_temporary_file(full_disk):
+    (full_disk / "filler").write_bytes(b"x" * (1024 * 1024))
+    with pytest.raises(KpbenchError) as err:
+        export.write_exports(fixture(), markdown_path=full_disk / "figures.md")
+    assert str(err.value).startswith(f"{full_disk / 'figures.md'}: cannot write the export")
+    assert ".tmp" not in str(err.value) and sorted(p.name for p in full_disk.iterdir()) == ["filler"]

@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 
 from kpbench import atomic
+from kpbench.errors import KpbenchError
 from kpbench.fmt import percent
 from kpbench.fmt import sig4 as _num
 
@@ -72,12 +73,14 @@ def to_markdown(record: dict) -> str:
 
 
 def write_exports(record: dict, *, csv_path: str | Path | None = None, markdown_path: str | Path | None = None) -> list[Path]:
-    """Write the requested exports atomically; returns the paths written."""
+    """Write the requested exports atomically; returns the paths written. KpbenchError names a file that failed."""
     written = []
-    if csv_path is not None:
-        atomic.write_text(csv_path, to_csv(record))
-        written.append(Path(csv_path))
-    if markdown_path is not None:
-        atomic.write_text(markdown_path, to_markdown(record))
-        written.append(Path(markdown_path))
+    for path, render in ((csv_path, to_csv), (markdown_path, to_markdown)):
+        if path is None:
+            continue
+        try:
+            atomic.write_text(path, render(record))
+        except OSError as e:  # the export asked for, never atomic's temporary sibling
+            raise KpbenchError(f"{path}: cannot write the export ({e.strerror or e})") from None
+        written.append(Path(path))
     return written
