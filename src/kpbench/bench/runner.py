@@ -100,7 +100,7 @@ def spawn_repeat(job: dict, work_dir: Path, index: int, stop: StopFlag) -> dict:
         _interrupted(2)
     out = _read_result(result_path)
     if out is None or (out.get("ok") and returncode != 0):
-        tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        tail = _read_log(log_path).strip().splitlines()
         reason = tail[-1] if tail else "no output"
         out = {"ok": False, "error": f"worker exited with code {returncode}: {reason}"[:ERROR_TAIL_CHARS]}
     out["wall_s"] = wall_s
@@ -120,6 +120,13 @@ def _interrupted(signum: int) -> None:
     import signal
 
     raise Interrupted(f"bench stopped by {signal.Signals(signum).name}: worker stopped, no Record written", signum)
+
+
+def _read_log(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:  # a worker that was told its runner died removes the directory
+        return ""
 
 
 def _read_result(path: Path) -> dict | None:

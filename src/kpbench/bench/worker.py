@@ -159,13 +159,34 @@ def die_with_parent(work_dir: Path) -> None:
     threading.Thread(target=watch, name="kpbench-parent-watch", daemon=True).start()
 
 
+_EXITING = threading.Lock()
+ORPHAN_GRACE_S = 2.0
+
+
 def _orphaned(parent: int, work_dir: Path, code: int) -> None:
-    # SIGTERM from a living runner (it is stopping us) leaves its directory to it.
-    if os.getppid() != parent:
+    # The signal handler and the watch thread may both get here: one cleans up and exits,
+    # the other returns (the process ends under it).
+    if not _EXITING.acquire(blocking=False):
+        return
+    if _parent_gone(parent):  # a living runner stopping us removes its directory itself
         import shutil
 
-        shutil.rmtree(work_dir, ignore_errors=True)
+        for _ in range(3):  # a file created meanwhile would keep the directory
+            shutil.rmtree(work_dir, ignore_errors=True)
+            if not work_dir.exists():
+                break
     os._exit(code)
+
+
+def _parent_gone(parent: int) -> bool:
+    # PDEATHSIG fires when the runner's spawning *thread* exits; while its other threads
+    # are still being torn down, getppid() names the runner for a few more milliseconds.
+    deadline = time.monotonic() + ORPHAN_GRACE_S
+    while os.getppid() == parent:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def main(argv: list[str]) -> int:
