@@ -38,6 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kpbench import fmt
+from kpbench.data import SYNTHETIC
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 FACES15 = REPO.parent / "shared" / "datasets" / "faces15"
@@ -90,25 +93,9 @@ def run_peer(argv: list[str]) -> dict:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(FACES15), help="faces15 directory/zip, or 'synthetic'")
-    p.add_argument("--rows", type=int, default=None, help="use the first N complete rows")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--keras-python", default=sys.executable, help="a Python with TensorFlow")
-    p.add_argument("--json", type=Path, default=None, help="also write the results here")
-    args = p.parse_args()
-    if args.epochs < 2:
-        p.error("--epochs must be at least 2: the first epoch is warm-up")
-    if args.data != "synthetic" and not Path(args.data).exists():
-        if args.data != str(FACES15):
-            p.error(f"--data {args.data}: no such file or directory (or pass 'synthetic')")
-        print(f"note: {FACES15} is absent; using synthetic faces")  # the default only
-        args.data = "synthetic"
-
+    args = parse_args()
     from kpbench.bench.fingerprint import cpu_model
-    from kpbench.bench.stats import figure, ratio
+    from kpbench.bench.stats import figure
     from kpbench.train.config import cpu_has_native_bf16
 
     import torch
@@ -118,28 +105,66 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kpbench-peers-") as tmp:
         npz, described = load_arrays(args.data, args.rows, Path(tmp) / "faces.npz")
         print(f"data: {described}; batch {args.batch_size}, {args.epochs} epochs, {args.repeats} repeats")
-        commands = peer_commands(npz, args, bf16)
-        values: dict[str, list[float]] = {name: [] for name in commands}
-        skipped = {name: why for name, why in commands.items() if isinstance(why, str)}
-        for repeat in range(args.repeats):
-            for name, argv in commands.items():
-                if name in skipped:
-                    continue
-                out = run_peer(argv)
-                if "skipped" in out or "error" in out:
-                    skipped[name] = out.get("skipped") or out["error"]
-                    print(f"  {name}: skipped: {skipped[name]}")
-                    continue
-                values[name].append(out["images_per_s"])
-                print(f"  repeat {repeat + 1}: {name:<16} {out['images_per_s']:9.1f} images/s", flush=True)
+        values, skipped = run_peers(peer_commands(npz, args, bf16), args.repeats)
     figures = {name: figure(v, "images/s") for name, v in values.items() if v and name not in skipped}
 
     print(f"\nmachine: {cpu_model()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}, "
           f"{time.time() - started:.0f} s in all")
     for name, fig in figures.items():
-        print(f"  {name:<16} {fig['mean']:9.1f} ± {fig['stdev']:6.1f} images/s   (min {fig['min']:.1f} … max {fig['max']:.1f})")
+        print(f"  {name:<16} {fmt.mean_sigma(fig)}   ({fmt.value_range(fig)})")
     for name, why in skipped.items():
         print(f"  {name:<16} skipped: {why}")
+    verdicts = print_verdicts(figures)
+    if args.json:
+        from kpbench.atomic import write_json
+
+        write_json(args.json, {"figures": figures, "skipped": skipped, "ratios": verdicts,
+                               "machine": cpu_model(), "date": time.strftime("%Y-%m-%d"), "args": vars(args)})
+    return 0
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default=str(FACES15), help=f"faces15 directory/zip, or '{SYNTHETIC}'")
+    p.add_argument("--rows", type=int, default=None, help="use the first N complete rows")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--keras-python", default=sys.executable, help="a Python with TensorFlow")
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = p.parse_args()
+    if args.epochs < 2:
+        p.error("--epochs must be at least 2: the first epoch is warm-up")
+    if args.data != SYNTHETIC and not Path(args.data).exists():
+        if args.data != str(FACES15):
+            p.error(f"--data {args.data}: no such file or directory (or pass '{SYNTHETIC}')")
+        print(f"note: {FACES15} is absent; using synthetic faces")  # the default only
+        args.data = SYNTHETIC
+    return args
+
+
+def run_peers(commands: dict[str, list[str] | str], repeats: int) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """images/s per peer and repeat (peers interleaved, so drift hits all alike); why a peer was skipped."""
+    values: dict[str, list[float]] = {name: [] for name in commands}
+    skipped = {name: why for name, why in commands.items() if isinstance(why, str)}
+    for repeat in range(repeats):
+        for name, argv in commands.items():
+            if name in skipped:
+                continue
+            out = run_peer(argv)
+            if "skipped" in out or "error" in out:
+                skipped[name] = out.get("skipped") or out["error"]
+                print(f"  {name}: skipped: {skipped[name]}")
+                continue
+            values[name].append(out["images_per_s"])
+            print(f"  repeat {repeat + 1}: {name:<16} {out['images_per_s']:9.1f} images/s", flush=True)
+    return values, skipped
+
+
+def print_verdicts(figures: dict[str, dict]) -> list[dict]:
+    """"A is r ± σ× faster than B" for each requirement, PASS/FAIL against its target."""
+    from kpbench.bench.stats import ratio
+
     verdicts = []
     for a, b, target in REQUIREMENTS:
         if a not in figures or b not in figures:
@@ -149,14 +174,9 @@ def main() -> int:
         r, sigma = ratio(figures[a], figures[b])
         verdict = "INFO" if target is None else ("PASS" if r >= target else "FAIL")
         goal = "" if target is None else f" (target >= {target}x)"
-        print(f"  {verdict}  {a} is {r:.2f} ± {sigma:.2f}x faster than {b}{goal}")
+        print(f"  {verdict}  {a} is {fmt.times_faster(r, sigma)} than {b}{goal}")
         verdicts.append({"a": a, "b": b, "target": target, "ratio": r, "ratio_stdev": sigma, "verdict": verdict})
-    if args.json:
-        from kpbench.atomic import write_json
-
-        write_json(args.json, {"figures": figures, "skipped": skipped, "ratios": verdicts,
-                               "machine": cpu_model(), "date": time.strftime("%Y-%m-%d"), "args": vars(args)})
-    return 0
+    return verdicts
 
 
 if __name__ == "__main__":

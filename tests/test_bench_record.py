@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from kpbench.bench import export, mllog
-from kpbench.bench.record import SCHEMA, SCHEMA_FILE, build_record, load_record, write_record
+from kpbench.bench.record import SCHEMA, SCHEMA_FILE, build_record, load_record, write_new_record
 from kpbench.errors import KpbenchError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "record_cpu.json"
@@ -72,26 +72,24 @@ def test_load_record_of_a_missing_file_is_a_user_error(tmp_path):
         load_record(tmp_path / "absent.json")
 
 
-def test_interrupted_record_write_leaves_no_file(tmp_path, monkeypatch):
-    path = tmp_path / "record.json"
+def test_a_record_interrupted_while_written_leaves_no_file(tmp_path, monkeypatch):
+    import os
 
-    def interrupted(*args, **kwargs):
+    def interrupted(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(json, "dumps", interrupted)
+    monkeypatch.setattr(os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        write_record(path, fixture())
+        write_new_record(tmp_path, "record", fixture())
     assert list(tmp_path.iterdir()) == []
 
 
-def test_interrupted_rewrite_keeps_the_old_record(tmp_path, monkeypatch):
-    path = tmp_path / "record.json"
-    write_record(path, fixture())
-    before = path.read_text()
-    monkeypatch.setattr(json, "dumps", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
-    with pytest.raises(KeyboardInterrupt):
-        write_record(path, {"schema": SCHEMA})
-    assert path.read_text() == before and [p.name for p in tmp_path.iterdir()] == ["record.json"]
+def test_a_new_record_never_replaces_an_existing_file(tmp_path):
+    (tmp_path / "record.json").write_text("the user's own file")
+    path = write_new_record(tmp_path, "record", fixture())
+    assert path.name == "record-1.json" and load_record(path) == fixture()
+    assert (tmp_path / "record.json").read_text() == "the user's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["record-1.json", "record.json"]
 
 
 def runs_from_fixture(rec: dict) -> list[dict]:
@@ -163,3 +161,11 @@ def test_mllog_lines_follow_mlperf_keys_and_tag_the_repeat(tmp_path):
     assert set(start) == {"namespace", "time_ms", "event_type", "key", "value", "metadata"}
     assert (start["key"], start["event_type"], start["time_ms"]) == ("init_start", "INTERVAL_START", 1000)
     assert (acc["event_type"], acc["value"], acc["metadata"]) == ("POINT_IN_TIME", 2.5, {"epoch_num": 1, "repeat": 4})
+
+
+def test_an_export_on_a_full_disk_names_the_export_not_a_temporary_file(full_disk):
+    (full_disk / "filler").write_bytes(b"x" * (1024 * 1024))
+    with pytest.raises(KpbenchError) as err:
+        export.write_exports(fixture(), markdown_path=full_disk / "figures.md")
+    assert str(err.value).startswith(f"{full_disk / 'figures.md'}: cannot write the export")
+    assert ".tmp" not in str(err.value) and sorted(p.name for p in full_disk.iterdir()) == ["filler"]

@@ -107,8 +107,9 @@ def test_a_missing_record_file_is_exit_2(tmp_path, capsys):
     assert code == 2 and "nope.json" in one_stderr_line(err)
 
 
-def test_a_negative_price_flag_is_refused(capsys):
-    code, _, err = run(["compare", G4DN, "--price-per-hour", "-1"], capsys)
+@pytest.mark.parametrize("price", ["-1", "nan", "inf"])
+def test_a_negative_or_non_finite_price_flag_is_refused(capsys, price):
+    code, _, err = run(["compare", G4DN, "--price-per-hour", price], capsys)
     assert code == 2 and "--price-per-hour" in one_stderr_line(err)
 
 
@@ -132,3 +133,37 @@ def test_catalog_json_lists_every_instance_with_price_date_and_source(capsys):
     assert instances["g3.4xlarge"]["retired"] is True
     assert instances["g5.xlarge"]["retired"] is False
     assert all(i["price_date"] and i["price_source"] for i in instances.values())
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda r: r["figures"]["train_s"].update(median=-4.0), "figures.train_s.median: -4.0 is below the minimum 0"),
+    (lambda r: r.update(label={"name": "x"}), "label: an object"),
+    (lambda r: r["figures"].pop("init_s"), "figures: lacks 'init_s'"),
+])
+def test_a_record_wrong_inside_is_one_line_naming_the_file_never_a_traceback(tmp_path, capsys, change, says):
+    rec = json.loads(Path(G4DN).read_text())
+    change(rec)
+    bad = tmp_path / "edited.json"
+    bad.write_text(json.dumps(rec))
+    code, out, err = run(["compare", G4DN, str(bad)], capsys)
+    assert code == 2 and out == ""
+    assert err == f"kpbench: error: edited.json: not a valid Record: {err.split('Record: ', 1)[1]}"
+    assert says in err and err.count("\n") == 1 and "Record None" not in err
+
+
+def test_compare_out_on_a_full_disk_is_one_line_and_leaves_no_half_set(full_disk, capsys):
+    out = full_disk / "cmp"
+    out.mkdir()
+    (out / "mine.txt").write_text("the user's own file")
+    filler = full_disk / "filler"
+    filler.write_bytes(b"x" * (1024 * 1024 - 48 * 1024))  # room for the text files, not the charts
+    code, _, err = run(["compare", G4DN, P3, "--out", str(out)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"{out}/compare_" in err and "No space left" in err and ".compare-" not in err
+    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+
+
+def test_compare_out_into_a_new_directory_on_a_full_disk_leaves_no_directory(full_disk, capsys):
+    (full_disk / "filler").write_bytes(b"x" * (1024 * 1024 - 48 * 1024))
+    code, _, _ = run(["compare", G4DN, P3, "--out", str(full_disk / "new")], capsys)
+    assert code == 2 and not (full_disk / "new").exists()

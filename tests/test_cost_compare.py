@@ -12,6 +12,8 @@ import pytest
 from kpbench.bench import record as bench_record
 from kpbench.bench.record import load_record
 from kpbench.cost import Catalog, Instance, billed_s, compare, load_catalog, pareto_front
+from kpbench.cost.charts import plot_cost, plot_pareto, plot_time
+from kpbench.cost.export import comparison_csv, comparison_markdown
 from kpbench.errors import KpbenchError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -85,6 +87,22 @@ def test_a_run_shorter_than_a_minute_is_billed_sixty_seconds():
     row = compare([rec], one_instance_catalog()).rows[0]
     assert row.billed_s == 60
     assert row.cost_per_run_usd == pytest.approx(0.06)
+
+
+def test_a_cloud_run_is_billed_for_provisioning_init_and_train():
+    rec = set_times(cpu_record(instance_type="x1.big"), init_s=10.0, train_s=100.4, time_to_target_s=50.0)
+    rec["cloud"] = {"provision_s": 45.0}
+    row = compare([rec], one_instance_catalog()).rows[0]
+    assert row.billed_s == 156  # 45 + 10 + 100.4, rounded up
+    assert row.cost_per_run_usd == pytest.approx(156 / 3600 * 3.6)
+    assert row.cost_to_target_usd == pytest.approx(105 / 3600 * 3.6)
+    assert row.time_s == pytest.approx(110.4)  # the speed comparison is still init + train
+
+
+def test_a_record_dict_wrong_inside_is_refused_by_name():
+    rec = cpu_record(price_per_hour=-1.0)
+    with pytest.raises(KpbenchError, match=r"^Record 1: not a valid Record: machine.price_per_hour"):
+        compare([rec], load_catalog())
 
 
 def test_cost_to_target_bills_init_plus_time_to_target():
@@ -250,8 +268,8 @@ def test_to_dict_has_the_documented_keys_and_plain_json_values():
 
 def test_csv_and_markdown_have_one_line_per_row():
     comp = compare([fixture("g4dn_xlarge"), fixture("g6_xlarge")], load_catalog())
-    assert len(comp.to_csv().strip().splitlines()) == 3
-    table = [line for line in comp.to_markdown().splitlines() if line.startswith("| fixture")]
+    assert len(comparison_csv(comp).strip().splitlines()) == 3
+    table = [line for line in comparison_markdown(comp).splitlines() if line.startswith("| fixture")]
     assert len(table) == 2
 
 
@@ -274,8 +292,8 @@ def test_a_dict_of_another_schema_is_refused():
 
 def test_charts_are_written_as_png(tmp_path):
     comp = compare([fixture("g4dn_xlarge"), fixture("p3_2xlarge"), cpu_record()], load_catalog())
-    for name, plot in (("t.png", comp.plot_time), ("c.png", comp.plot_cost), ("p.png", comp.plot_pareto)):
-        plot(tmp_path / name)
+    for name, plot in (("t.png", plot_time), ("c.png", plot_cost), ("p.png", plot_pareto)):
+        plot(comp, tmp_path / name)
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
 
 
@@ -313,3 +331,28 @@ def test_a_record_price_that_differs_from_the_catalog_is_an_override_and_noted()
     row = compare([rec], load_catalog(), price_per_hour=9.0).rows[0]
     assert row.price_per_hour == 0.3
     assert "own price 0.3 $/h, not the catalog's 0.526" in row.note
+
+
+def test_a_record_of_no_measurable_time_is_compared_without_a_ratio():
+    rec = set_times(cpu_record(), init_s=0.0, train_s=0.0)
+    rec["label"] = "instant"
+    comp = compare([rec, fixture("g4dn_xlarge")], load_catalog())
+    assert comp.fastest == "instant" and not any("faster than" in v for v in comp.verdicts)
+
+
+def test_the_result_types_import_nothing_of_cost_and_readers_never_import_compare():
+    import ast
+
+    import kpbench.cost
+
+    folder = Path(kpbench.cost.__file__).parent
+
+    def cost_imports(name: str) -> set[str]:
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        found = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        found |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return {m for m in found if m.startswith("kpbench.cost")}
+
+    assert cost_imports("types") == set()
+    for reader in ("export", "charts", "verdicts"):
+        assert "kpbench.cost.compare" not in cost_imports(reader), reader

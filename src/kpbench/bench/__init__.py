@@ -1,8 +1,11 @@
 """kpbench.bench: phases timed around train, repeats in fresh processes, the Record.
 
 Modules: phases/worker (measure one repeat), runner (repeats), stats (figures),
-record (+ record.schema.json), fingerprint/imds (machine), flops (peak table),
-mllog (event log), export (json/csv/markdown), output (terminal).
+record (+ record.schema.json, checked on load by validate; typed in record_types),
+fingerprint/imds (machine), flops (peak table), mllog (event log), export
+(json/csv/markdown), output (terminal). Numbers are formatted by kpbench.fmt.
+bench never imports cost: it records a --price-per-hour it is given, and cost
+prices Records from their instance type at compare time.
 """
 
 from __future__ import annotations

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
+
+from kpbench.data import SYNTHETIC
+from kpbench.errors import KpbenchError
 
 
 @dataclass
 class BenchConfig:
     """What to bench; None means the training default (kpbench.train.TrainConfig)."""
 
-    data: str = "synthetic"
+    data: str = SYNTHETIC
     model: str | None = None
     batch_size: int | None = None
     epochs: int | None = None
@@ -27,6 +31,13 @@ class BenchConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def check(self) -> "BenchConfig":
+        """Refuse a price that would poison every later compare (the CLI's ranges are checked by typer)."""
+        price = self.price_per_hour
+        if price is not None and (not math.isfinite(price) or price < 0):
+            raise KpbenchError(f"--price-per-hour must be a non-negative number, got {price}")
+        return self
 
 
 def train_settings(cfg: dict, repeat: int) -> dict:

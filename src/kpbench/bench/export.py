@@ -11,6 +11,9 @@ import io
 from pathlib import Path
 
 from kpbench import atomic
+from kpbench.errors import KpbenchError
+from kpbench.fmt import percent
+from kpbench.fmt import sig4 as _num
 
 COLUMNS = ("group", "name", "unit", "median", "mean", "stdev", "min", "max", "olympic_mean", "cv", "n")
 
@@ -62,26 +65,22 @@ def to_markdown(record: dict) -> str:
             f"{_num(row['min'])} … {_num(row['max'])} | {row['unit']} |"
         )
     if flops.get("achieved_flops_per_s"):
-        mfu = "n/a" if flops.get("mfu") is None else f"{flops['mfu'] * 100:.2f} %"
+        mfu = "n/a" if flops.get("mfu") is None else percent(flops["mfu"], 2)
         lines += ["", f"Achieved {flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} ({flops['peak_note']})."]
     for warning in record.get("warnings", []):
         lines += ["", f"> Warning: {warning}"]
     return "\n".join(lines) + "\n"
 
 
-def _num(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.3e}"
-
-
 def write_exports(record: dict, *, csv_path: str | Path | None = None, markdown_path: str | Path | None = None) -> list[Path]:
-    """Write the requested exports atomically; returns the paths written."""
+    """Write the requested exports atomically; returns the paths written. KpbenchError names a file that failed."""
     written = []
-    if csv_path is not None:
-        atomic.write_text(csv_path, to_csv(record))
-        written.append(Path(csv_path))
-    if markdown_path is not None:
-        atomic.write_text(markdown_path, to_markdown(record))
-        written.append(Path(markdown_path))
+    for path, render in ((csv_path, to_csv), (markdown_path, to_markdown)):
+        if path is None:
+            continue
+        try:
+            atomic.write_text(path, render(record))
+        except OSError as e:  # the export asked for, never atomic's temporary sibling
+            raise KpbenchError(f"{path}: cannot write the export ({e.strerror or e})") from None
+        written.append(Path(path))
     return written

@@ -11,8 +11,6 @@ import platform
 import subprocess
 from pathlib import Path
 
-from kpbench.errors import KpbenchError
-
 
 def cpu_model() -> str | None:
     """The CPU's marketing name, from /proc/cpuinfo (fast) or py-cpuinfo (slow, portable)."""
@@ -104,10 +102,11 @@ def software_fingerprint(torch_version: str) -> dict:
 
 
 def resolve_instance(instance_type: str | None, price_per_hour: float | None) -> dict:
-    """instance_type, its source (flag|imds|None) and the hourly price (flag, else the catalog).
+    """instance_type and its source (flag|imds|None); the hourly price only when given (flag).
 
-    An --instance-type that the catalog lacks, without --price-per-hour, is a user
-    error; a detected one is recorded unpriced (see below).
+    bench records what it measured and what it was told; catalog prices are cost's
+    business, looked up at compare time from ``instance_type`` (so a Record is priced
+    by the catalog in use then: its date, --spot, --catalog).
     """
     from kpbench.bench.imds import detect_instance_type
 
@@ -115,31 +114,12 @@ def resolve_instance(instance_type: str | None, price_per_hour: float | None) ->
     if instance_type is None:
         instance_type = detect_instance_type()
         source = "imds" if instance_type else None
-    price_source = "flag" if price_per_hour is not None else None
-    if instance_type is not None and price_per_hour is None:
-        price_per_hour = _catalog_price(instance_type)
-        price_source = None if price_per_hour is None else "catalog"
-        if price_per_hour is None and source == "flag":
-            raise KpbenchError(
-                f"instance type {instance_type!r} (from --instance-type) is not in the price catalog; "
-                "pass --price-per-hour"
-            )
-        # A detected type the catalog lacks (a new EC2 type, say) is still benched: the
-        # Record stays unpriced and `kpbench compare --price-per-hour` can price it later.
     return {
         "instance_type": instance_type,
         "instance_type_source": source,
         "price_per_hour": price_per_hour,
-        # compare re-prices "catalog" Records from the catalog in use (--spot, --catalog)
-        "price_source": price_source,
+        "price_source": "flag" if price_per_hour is not None else None,
     }
-
-
-def _catalog_price(instance_type: str) -> float | None:
-    from kpbench.cost.catalog import load_catalog
-
-    entry = load_catalog().get(instance_type)
-    return None if entry is None else float(entry.price_per_hour)
 
 
 def machine_fingerprint(instance: dict, gpu: dict) -> dict:

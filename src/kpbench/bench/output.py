@@ -10,14 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from kpbench.bench.stats import CV_WARN_FRACTION
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit == "s":
-        return f"{value * 1000:.1f} ms" if abs(value) < 0.1 else f"{value:.3f} s"
-    if unit == "images/s":
-        return f"{value:,.1f} images/s"
-    return f"{value:,.1f} {unit}"
+from kpbench.fmt import percent
+from kpbench.fmt import quantity as _fmt
 
 
 def _label(unit: str) -> str:
@@ -33,7 +27,7 @@ def print_figure(console: Console, name: str, fig: dict) -> None:
     console.print(
         f"  {_label(unit)} ([green bold]mean[/] ± [green]σ[/]):{' ' * (8 - len(_label(unit)))}"
         f"[bold {style}]{_fmt(fig['mean'], unit):>14}[/] ± [{style}]{_fmt(fig['stdev'], unit)}[/]"
-        + (f"  [yellow](cv {fig['cv'] * 100:.1f} %)[/]" if noisy else "")
+        + (f"  [yellow](cv {percent(fig['cv'])})[/]" if noisy else "")
     )
     console.print(
         f"  Range ([cyan]min[/] … [magenta]max[/]):   [cyan]{_fmt(fig['min'], unit):>14}[/] … "
@@ -58,7 +52,7 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
         print_figure(console, name, fig)
     flops = record["flops"]
     if flops.get("achieved_flops_per_s"):
-        mfu = "n/a" if flops["mfu"] is None else f"{flops['mfu'] * 100:.2f} %"
+        mfu = "n/a" if flops["mfu"] is None else percent(flops["mfu"], 2)
         console.print(
             f"  [bold]FLOPs[/] {flops['train_flops_per_image'] / 1e6:.1f} MFLOP/image (train), achieved "
             f"{flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} [dim]({escape(flops['peak_note'])})[/]"
@@ -68,11 +62,11 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
         console.print(f"  [bold]Price[/] ${machine['price_per_hour']:.4g}/h{where}")
     for failed in reps["failed"]:
         console.print(f"  [red]Repeat {failed['repeat']} failed:[/] {escape(failed['error'])}")
-    noisy = [f"{name} ({fig['cv'] * 100:.0f} %)" for name, fig in record["figures"].items()
+    noisy = [f"{name} ({percent(fig['cv'], 0)})" for name, fig in record["figures"].items()
              if fig["cv"] > CV_WARN_FRACTION and len(fig["values"]) > 1]
     if noisy:  # one line for all, as hyperfine does; the Record keeps one warning per figure
         console.print(
-            f"  [yellow]Warning:[/] spread above {CV_WARN_FRACTION * 100:.0f} % of the mean in {', '.join(noisy)}. "
+            f"  [yellow]Warning:[/] spread above {percent(CV_WARN_FRACTION, 0)} of the mean in {', '.join(noisy)}. "
             "Other programs or a warming machine may disturb the measurement; "
             "try more --repeats, --warmup or a quieter machine."
         )

@@ -2,22 +2,27 @@
 
 ``build_record`` assembles it from the per-repeat results of the worker; every
 figure the terminal, the exports, cost and report show is read from it, never
-recomputed elsewhere. The layout is documented in docs/design.md and checked by
-record.schema.json (tests validate against it; jsonschema is not a runtime
-dependency).
+recomputed elsewhere. The layout is documented in docs/design.md, typed in
+record_types.py, and checked on every load against record.schema.json
+(bench/validate.py; jsonschema is only a test dependency).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import os
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from kpbench import atomic
+from kpbench.bench.record_types import Record
 from kpbench.bench.stats import figure, spread_warning
-from kpbench.errors import KpbenchError
+from kpbench.bench.validate import SchemaViolation, validate
+from kpbench.errors import KpbenchError, RunFailed
 
 SCHEMA = "kpbench.record/1"
 SCHEMA_FILE = Path(__file__).with_name("record.schema.json")
@@ -37,43 +42,91 @@ FIGURE_UNITS: dict[str, str] = {
 OPTIONAL_FIGURES = ("time_to_target_s", "peak_device_memory_mb")
 
 
-def load_record(path: str | Path) -> dict:
-    """Read a Record; KpbenchError (one line naming the file) when it is not one of ours."""
+def load_record(path: str | Path) -> Record:
+    """Read and validate a Record; KpbenchError (one line naming the file and the bad value) otherwise."""
     path = Path(path)
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise KpbenchError(f"{path}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
         raise KpbenchError(f"{path.name}: not valid JSON ({e})") from None
     except OSError as e:
-        raise KpbenchError(f"{path}: cannot read ({e.strerror})") from None
-    return check_record(obj, path.name)
+        raise KpbenchError(f"{path}: cannot read ({e.strerror or e})") from None
+    return check_record(parse_json(text, path.name), path.name)
 
 
-def check_record(obj: Any, name: str) -> dict:
-    """obj if it is a Record of this schema; KpbenchError naming ``name`` otherwise."""
+def parse_json(text: str, name: str) -> Any:
+    """JSON text as Python values; NaN, Infinity and absurd nesting are refused, naming ``name``."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise KpbenchError(f"{name}: not a kpbench Record (JSON nested too deeply)") from None
+    except ValueError as e:  # JSONDecodeError, the constants above, over-long integers
+        raise KpbenchError(f"{name}: not valid JSON ({' '.join(str(e).split())})") from None
+
+
+def _refuse_constant(word: str) -> None:
+    raise ValueError(f"{word} is not a JSON number")
+
+
+def check_record(obj: Any, name: str) -> Record:
+    """obj if it is a valid Record of this schema (types and ranges); KpbenchError naming ``name`` otherwise."""
     schema = obj.get("schema") if isinstance(obj, dict) else None
     if not isinstance(schema, str) or not schema.startswith("kpbench.record/"):
         raise KpbenchError(f"{name}: not a kpbench Record (no \"schema\": \"{SCHEMA}\")")
     if schema != SCHEMA:
         raise KpbenchError(f"{name}: Record schema {schema!r} is not supported (this kpbench reads {SCHEMA!r})")
-    for key in ("figures", "phases", "machine", "config", "runs"):
-        if not isinstance(obj.get(key), (dict, list)):
-            raise KpbenchError(f"{name}: Record lacks {key!r}")
+    try:
+        validate(obj, record_schema())
+    except SchemaViolation as e:
+        raise KpbenchError(f"{name}: not a valid Record: {e}") from None
+    except RecursionError:  # a path the schema leaves open, nested absurdly deep
+        raise KpbenchError(f"{name}: not a valid Record (nested too deeply)") from None
     return obj
 
 
-def write_record(path: str | Path, record: dict) -> None:
-    """Atomically: an interrupted write leaves the old file or none, never half a Record."""
-    atomic.write_json(path, record)
+@functools.cache
+def record_schema() -> dict:
+    """record.schema.json, read once."""
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def write_new_record(out_dir: Path, stem: str, record: Record) -> Path:
+    """Write ``record`` under a name no other file has (``stem.json``, else ``stem-1.json`` …).
+
+    The name is claimed with a hard link from a complete temporary file, which the
+    kernel refuses when the name exists (as O_EXCL does): two benches finishing in the
+    same second keep both Records, and no reader ever sees half of one.
+    """
+    text = json.dumps(record, indent=2) + "\n"
+    target = out_dir / f"{stem}.json"
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=out_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        for n in range(1, 10_000):
+            try:
+                os.link(tmp, target)
+                return target
+            except FileExistsError:
+                target = out_dir / f"{stem}-{n}.json"
+        raise KpbenchError(f"{out_dir}: no free Record name for {stem}")
+    except OSError as e:
+        raise KpbenchError(f"{target}: cannot write the Record ({e.strerror or e})") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def ok_runs(runs: list[dict]) -> list[dict]:
-    """The repeats that succeeded; KpbenchError when every one failed."""
+    """The repeats that succeeded; RunFailed (exit 3) when every one failed."""
     ok = [r for r in runs if r["ok"]]
     if not ok:
-        raise KpbenchError(f"all {len(runs)} repeats failed; first error: {runs[0].get('error', 'unknown')}")
+        raise RunFailed(f"all {len(runs)} repeats failed; first error: {runs[0].get('error', 'unknown')}")
     return ok
 
 
@@ -87,7 +140,7 @@ def build_record(
     machine: dict,
     software: dict,
     flops: dict,
-) -> dict:
+) -> Record:
     """The Record from the worker results of the counted repeats (failed ones included)."""
     ok = ok_runs(runs)
     figures: dict[str, dict] = {}

@@ -3,13 +3,16 @@
 The runner never imports CUDA state itself; it spawns ``kpbench.bench.worker``
 per repeat (interpreter start and imports are then on the clock every time),
 reads each worker's JSON result, and hands them to record.build_record.
-Ctrl-C stops the worker and writes nothing.
+SIGINT or SIGTERM stops the worker, removes the temporary files, writes no Record
+and raises errors.Interrupted (exit 128+N); the worker also dies if the runner is
+killed outright (see worker.die_with_parent).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -20,16 +23,19 @@ from typing import Callable
 from kpbench.bench import fingerprint, flops, mllog, record
 from kpbench.bench.config import BenchConfig, train_settings
 from kpbench.bench.output import RepeatProgress
-from kpbench.errors import KpbenchError
+from kpbench.bench.record_types import Record
+from kpbench.bench.worker import PARENT_PID_ENV
+from kpbench.data import SYNTHETIC
+from kpbench.errors import Interrupted, KpbenchError
+from kpbench.stop import StopFlag, stop_on_signals
 
 ERROR_TAIL_CHARS = 400
+POLL_S = 0.1  # how often a waiting runner looks at the stop flag
+_SYNTHETIC_SPEC = re.compile(rf"^{SYNTHETIC}(:\d+(:\d+)?)?$")  # synthetic, synthetic:ROWS, synthetic:ROWS:SEED
 
 
 def resolved(cfg: BenchConfig) -> BenchConfig:
-    """cfg with every None training setting replaced by TrainConfig's default, then checked.
-
-    The caller has run _check_numbers already (before importing torch: bad input fails fast).
-    """
+    """cfg with every None training setting replaced by TrainConfig's default, then checked."""
     from kpbench.train import TrainConfig
 
     defaults = TrainConfig()
@@ -37,32 +43,22 @@ def resolved(cfg: BenchConfig) -> BenchConfig:
     for name in ("model", "batch_size", "precision", "device"):
         if getattr(filled, name) is None:
             setattr(filled, name, getattr(defaults, name))
-    _check_data(filled)
+    check_data(filled.data)
     # Training's own checks (precision and device names …) before any repeat runs.
     train_cfg = TrainConfig.from_dict(train_settings(filled.to_dict(), 0)).validate()
     filled.epochs = train_cfg.planned_epochs  # None: the time budget decides
     return filled
 
 
-def _check_numbers(cfg: BenchConfig) -> None:
-    for name in ("repeats", "epochs", "batch_size"):
-        if getattr(cfg, name) is not None and int(getattr(cfg, name)) <= 0:
-            raise KpbenchError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
-    if cfg.warmup_repeats < 0:
-        raise KpbenchError(f"--warmup must be 0 or more, got {cfg.warmup_repeats}")
-    if cfg.rows is not None and cfg.rows <= 0:
-        raise KpbenchError(f"--rows must be at least 1, got {cfg.rows}")
-    for name, flag in (("time_budget_s", "--time-budget"), ("target_rmse_px", "--target-rmse"),
-                       ("price_per_hour", "--price-per-hour")):
-        value = getattr(cfg, name)
-        if value is not None and value <= 0:
-            raise KpbenchError(f"{flag} must be positive, got {value}")
-
-
-def _check_data(cfg: BenchConfig) -> None:
-    # The model name is checked by TrainConfig.validate.
-    if str(cfg.data) != "synthetic" and not Path(cfg.data).exists():
-        raise KpbenchError(f"{cfg.data}: no such file or directory")
+def check_data(data: str | Path) -> None:
+    """A synthetic spec (``synthetic``, ``synthetic:ROWS[:SEED]``) or an existing path; KpbenchError otherwise."""
+    text = os.fspath(data)
+    if text.startswith(SYNTHETIC) and not Path(text).exists():
+        if not _SYNTHETIC_SPEC.match(text):
+            raise KpbenchError(f"{text!r}: expected '{SYNTHETIC}', '{SYNTHETIC}:ROWS' or '{SYNTHETIC}:ROWS:SEED'")
+        return
+    if not Path(text).exists():
+        raise KpbenchError(f"{text}: no such file or directory")
 
 
 def check_writable(out_dir: Path) -> None:
@@ -80,8 +76,12 @@ def worker_command(job_path: Path, result_path: Path, spawn_s: float) -> list[st
     return [sys.executable, "-m", "kpbench.bench.worker", str(job_path), str(result_path), repr(spawn_s)]
 
 
-def run_repeat(job: dict, work_dir: Path, index: int) -> dict:
-    """One fresh worker process; its result dict (``ok`` False with the error when it failed)."""
+def spawn_repeat(job: dict, work_dir: Path, index: int, stop: StopFlag) -> dict:
+    """One fresh worker process; its result dict (``ok`` False with the error when it failed).
+
+    Interrupted when ``stop`` is raised (SIGINT/SIGTERM) while the worker runs: the
+    worker is stopped first.
+    """
     job_path = work_dir / f"job-{index}.json"
     result_path = work_dir / f"result-{index}.json"
     log_path = work_dir / f"worker-{index}.log"
@@ -89,22 +89,44 @@ def run_repeat(job: dict, work_dir: Path, index: int) -> dict:
     with open(log_path, "wb") as log:
         spawn_s = time.time()
         start = time.perf_counter()
-        proc = subprocess.Popen(worker_command(job_path, result_path, spawn_s), stdout=log, stderr=log)
+        proc = subprocess.Popen(worker_command(job_path, result_path, spawn_s), stdout=log, stderr=log,
+                                env={**os.environ, PARENT_PID_ENV: str(os.getpid())})
         try:
-            returncode = proc.wait()
-        except BaseException:  # Ctrl-C: stop the worker, keep nothing
-            _stop(proc)
-            raise
+            returncode = _wait(proc, stop)
+        finally:
+            _stop(proc)  # a no-op when it has exited; otherwise never leave it running
         wall_s = time.perf_counter() - start
     if returncode in (130, -2):  # the worker saw Ctrl-C (it shares our terminal's process group)
-        raise KeyboardInterrupt
+        _interrupted(2)
     out = _read_result(result_path)
     if out is None or (out.get("ok") and returncode != 0):
-        tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        tail = _read_log(log_path).strip().splitlines()
         reason = tail[-1] if tail else "no output"
         out = {"ok": False, "error": f"worker exited with code {returncode}: {reason}"[:ERROR_TAIL_CHARS]}
     out["wall_s"] = wall_s
     return out
+
+
+def _wait(proc: subprocess.Popen, stop: StopFlag) -> int:
+    while True:
+        try:
+            return proc.wait(timeout=POLL_S)
+        except subprocess.TimeoutExpired:
+            if stop.requested:
+                _interrupted(stop.signum or 2)
+
+
+def _interrupted(signum: int) -> None:
+    import signal
+
+    raise Interrupted(f"bench stopped by {signal.Signals(signum).name}: worker stopped, no Record written", signum)
+
+
+def _read_log(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:  # a worker that was told its runner died removes the directory
+        return ""
 
 
 def _read_result(path: Path) -> dict | None:
@@ -125,11 +147,12 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def record_name(machine: dict, model: str, when_s: float) -> str:
+def record_stem(machine: dict, model: str, when_s: float) -> str:
+    """``record-<instance or host>-<model>-<UTC stamp>``; write_new_record adds ``-N`` when taken."""
     where = machine.get("instance_type") or fingerprint.host_name()
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when_s))
     safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in f"{where}-{model}")
-    return f"record-{safe}-{stamp}.json"
+    return f"record-{safe}-{stamp}"
 
 
 def run_bench(
@@ -138,33 +161,45 @@ def run_bench(
     *,
     progress: bool = True,
     on_repeat: Callable[[dict], None] | None = None,
-) -> tuple[dict, Path]:
+) -> tuple[Record, Path]:
     """Bench per cfg; writes the Record (and its .mllog beside it) into out_dir.
 
-    Returns (Record, path of its JSON). KpbenchError for bad input, before any
-    repeat runs, and when every repeat failed.
+    Returns (Record, path of its JSON). KpbenchError for bad input, before any repeat
+    runs; RunFailed when every repeat failed; Interrupted on SIGINT/SIGTERM.
     """
     out_dir = Path(out_dir)
-    _check_numbers(cfg)
+    cfg.check()
     check_writable(out_dir)
     instance = fingerprint.resolve_instance(cfg.instance_type, cfg.price_per_hour)
     cfg = resolved(cfg)
     started_s = time.time()
-    total = cfg.warmup_repeats + cfg.repeats
-    bar = RepeatProgress(cfg.repeats, cfg.warmup_repeats, enabled=progress)
+    runs = _run_repeats(cfg, RepeatProgress(cfg.repeats, cfg.warmup_repeats, enabled=progress), on_repeat)
+    rec = _assemble(cfg, runs, instance)
+    stem = record_stem(rec["machine"], cfg.model, started_s)
+    return rec, write_record_and_log(out_dir, stem, rec, runs)
+
+
+def _run_repeats(cfg: BenchConfig, bar: RepeatProgress, on_repeat: Callable[[dict], None] | None) -> list[dict]:
+    """Warm-up then counted repeats; the counted ones' results (failed ones included)."""
     runs: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="kpbench-bench-") as tmp:
-        for i in range(total):
+    with stop_on_signals() as stop, tempfile.TemporaryDirectory(prefix="kpbench-bench-") as tmp:
+        for i in range(cfg.warmup_repeats + cfg.repeats):
             is_warmup = i < cfg.warmup_repeats
             repeat = i if is_warmup else i - cfg.warmup_repeats
             bar.start(repeat, is_warmup)
-            out = run_repeat({"config": cfg.to_dict(), "repeat": i}, Path(tmp), i)
+            out = spawn_repeat({"config": cfg.to_dict(), "repeat": i}, Path(tmp), i, stop)
             out["repeat"] = repeat  # the counted repeat's number, not the worker's job index
             bar.end(out)
             if on_repeat:
                 on_repeat(out)
             if not is_warmup:
                 runs.append(out)
+            if stop.requested:  # a signal between two workers
+                _interrupted(stop.signum or 2)
+    return runs
+
+
+def _assemble(cfg: BenchConfig, runs: list[dict], instance: dict) -> Record:
     first = record.ok_runs(runs)[0]
     machine = fingerprint.machine_fingerprint(instance, first["gpu"])
     rec = record.build_record(
@@ -184,25 +219,23 @@ def run_bench(
         first["precision"],
         tf32=first.get("tf32", False),
     )
-    path = _free_path(out_dir / record_name(machine, cfg.model, started_s))
-    record.write_record(path, rec)
-    mllog.write_mllog(path.with_suffix(".mllog"), [r for r in runs if "events" in r])
-    return rec, path
+    return rec
 
 
-def _free_path(path: Path) -> Path:
-    # Two benches in the same second must not overwrite each other.
-    n = 1
-    candidate = path
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        n += 1
-    return candidate
+def write_record_and_log(out_dir: Path, stem: str, rec: Record, runs: list[dict]) -> Path:
+    """The Record under a fresh name, then its MLLOG; neither stays when the other cannot be written."""
+    path = record.write_new_record(out_dir, stem, rec)
+    log_path = path.with_suffix(".mllog")
+    try:
+        mllog.write_mllog(log_path, [r for r in runs if "events" in r])
+    except OSError as e:
+        path.unlink(missing_ok=True)
+        raise KpbenchError(f"{log_path}: cannot write the event log ({e.strerror or e}); no Record kept") from None
+    return path
 
 
 def _record_config(cfg: BenchConfig, first: dict) -> dict:
     data = first["data"]
-    synthetic = str(cfg.data) == "synthetic"
     return {
         "model": cfg.model,
         "batch_size": int(cfg.batch_size),
@@ -211,9 +244,9 @@ def _record_config(cfg: BenchConfig, first: dict) -> dict:
         "target_rmse_px": cfg.target_rmse_px,
         "precision": first["precision"],
         "device": first["device"],
-        "data": "synthetic" if synthetic else os.fspath(cfg.data),
-        "data_sha256": data["sha256"] or f"synthetic-{data['rows']}-0",  # synthetic faces use seed 0
+        "data": os.fspath(cfg.data),
+        "data_sha256": data["sha256"],  # of the whole data set; "rows" says how much of it was used
         "rows": int(data["rows"]),
-        "missing": first.get("missing", "mask"),
+        "missing": first["missing"],
         "seed": cfg.seed,
     }

@@ -12,6 +12,8 @@ import math
 import statistics
 from typing import Sequence
 
+from kpbench.fmt import percent
+
 # hyperfine warns about outliers; we warn when the spread is this large a
 # fraction of the mean (coefficient of variation), because a ratio between two
 # such figures then says little.
@@ -54,7 +56,7 @@ def spread_warning(name: str, fig: dict) -> str | None:
     if len(fig["values"]) < 2 or fig["cv"] <= CV_WARN_FRACTION:
         return None
     return (
-        f"{name}: cv {fig['cv'] * 100:.1f} % > {CV_WARN_FRACTION * 100:.0f} %: other programs or a warming "
+        f"{name}: cv {percent(fig['cv'])} > {percent(CV_WARN_FRACTION, 0)}: other programs or a warming "
         "machine may disturb the measurement; try more --repeats, --warmup or a quieter machine"
     )
 

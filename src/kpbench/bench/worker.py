@@ -3,7 +3,8 @@
 The runner writes the job (a JSON config) and the wall-clock time it spawned
 this process; the worker times every phase, trains once and writes its result
 as JSON to RESULT (atomically). A crash still writes ``{"ok": false, "error"}``
-so the Record can say which repeat failed and why.
+so the Record can say which repeat failed and why. The worker dies with its
+parent (the runner): a killed bench leaves no training behind.
 """
 
 import time
@@ -11,17 +12,26 @@ import time
 PROCESS_START_S = time.time()  # the spawn time to fall back on when SPAWN_S is not given (a run by hand)
 
 import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import traceback  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:  # the worker's imports are on the clock: types only for readers
+    from kpbench.bench.mllog import EventLog
+    from kpbench.data import FaceSet
+
+PARENT_PID_ENV = "KPBENCH_BENCH_PARENT_PID"  # set by the runner; the worker exits when that process is gone
+PARENT_POLL_S = 0.5
+_PR_SET_PDEATHSIG = 1
 
 
-def run_repeat(job: dict, spawn_s: float, events) -> dict:
+def measure_repeat(job: dict, spawn_s: float, events: "EventLog") -> dict:
     """Time the phases and train once; returns this repeat's result dict."""
-    import torch
-
-    import kpbench.data
     import kpbench.models
-    import kpbench.train
     from kpbench.bench import phases as ph
     from kpbench.train.config import resolve_device
 
@@ -30,64 +40,86 @@ def run_repeat(job: dict, spawn_s: float, events) -> dict:
     device = resolve_device(cfg["device"])
     timer = ph.PhaseTimer(ph.device_sync(device))
     timer.seconds["imports_s"] = imports_s
-
     with timer.phase("device_init_s"):
         ph.init_device(device)
     with timer.phase("data_load_s"):
-        if cfg["data"] == "synthetic" and cfg.get("rows"):  # render only the rows asked for
-            faces = kpbench.data.synth_faces(int(cfg["rows"]), 0)
-            faces.meta.setdefault("load", "synthetic")
-        else:
-            faces = kpbench.data.load_faces(cfg["data"], cache=True, progress=False)
-        if cfg.get("rows") and len(faces) > int(cfg["rows"]):
-            import numpy as np
-
-            faces = faces.subset(np.arange(int(cfg["rows"])))
+        faces = bench_faces(cfg["data"], cfg.get("rows"))
     with timer.phase("model_build_s"):
         model = kpbench.models.build_model(cfg["model"]).to(device)
     del model  # train() builds its own; this one measured the build
-
     events.log("init_stop", time_s=time.time())
     events.log("run_start")
+    result, tcfg = _train_once(cfg, job["repeat"], device, faces, events)
+    events.log("run_stop", None, status="success")
+    phases = {**timer.seconds, "warmup_s": float(result.warmup_s)}
+    return {
+        "ok": True,
+        "phases": phases,
+        "figures": _figures(result, phases, device),
+        "final_val_rmse_px": _float_or_none(result.final_val_rmse_px),
+        **_provenance(faces, cfg, tcfg, result, device),
+    }
+
+
+def bench_faces(data: str, rows: int | None) -> "FaceSet":
+    """The faces a repeat trains on: ``data`` as load_faces reads it, then its first ``rows`` rows.
+
+    Synthetic data too: ``--data synthetic --rows 48`` benches the first 48 of the
+    same faces every other command calls "synthetic", and their content hash.
+    """
+    import numpy as np
+
+    import kpbench.data
+
+    faces = kpbench.data.load_faces(data, cache=True, progress=False)
+    if rows and len(faces) > int(rows):
+        faces = faces.subset(np.arange(int(rows)))
+    return faces
+
+
+def _train_once(cfg: dict, repeat: int, device: str, faces, events):
+    import kpbench.train
     from kpbench.bench.config import train_settings
 
-    tcfg = kpbench.train.TrainConfig.from_dict({**train_settings(cfg, job["repeat"]), "device": device})
+    tcfg = kpbench.train.TrainConfig.from_dict({**train_settings(cfg, repeat), "device": device})
 
     def on_event(name: str, fields: dict) -> None:
         fields = dict(fields or {})
         value = fields.pop("value", fields.pop("val_rmse_px", None) if name == "eval_accuracy" else None)
         events.log(name, value, **fields)
 
-    result = kpbench.train.train(faces, tcfg, out_dir=None, progress=False, on_event=on_event)
-    events.log("run_stop", None, status="success")
-    phases = {
-        **{k: timer.seconds[k] for k in ("imports_s", "device_init_s", "data_load_s", "model_build_s")},
-        "warmup_s": float(result.warmup_s),
-    }
+    return kpbench.train.train(faces, tcfg, out_dir=None, progress=False, on_event=on_event), tcfg
+
+
+def _figures(result, phases: dict, device: str) -> dict:
+    from kpbench.bench import phases as ph
+
     epochs_s = [float(h["epoch_s"]) for h in result.history]
-    figures = {
+    return {
         # init_s ends at the first training step; warm-up steps are inside train_s
         "init_s": sum(v for k, v in phases.items() if k != "warmup_s"),
         "train_s": float(result.train_s),
         "epoch_s": sum(epochs_s) / len(epochs_s) if epochs_s else float(result.train_s),
         "images_per_s": float(result.steady_images_per_s),
         "eval_s": float(result.eval_s),
-        "time_to_target_s": None if result.time_to_target_s is None else float(result.time_to_target_s),
+        "time_to_target_s": _float_or_none(result.time_to_target_s),
         "peak_memory_mb": ph.peak_host_memory_mb(),
         "peak_device_memory_mb": ph.peak_device_memory_mb(device),
     }
+
+
+def _provenance(faces, cfg: dict, tcfg, result, device: str) -> dict:
+    """What was benched, and on what: data, device, precision, software."""
+    import torch
+
     from kpbench.bench.fingerprint import gpu_fingerprint
 
     return {
-        "ok": True,
-        "phases": phases,
-        "figures": figures,
-        "final_val_rmse_px": _float_or_none(result.final_val_rmse_px),
-        "data_load": faces.meta.get("load", "synthetic"),
-        "data": {"rows": len(faces), "sha256": faces.sha256 or "", "file": faces.meta.get("file", cfg["data"])},
+        "data_load": faces.meta["load"],
+        "data": {"rows": len(faces), "sha256": faces.sha256, "file": faces.meta.get("file", cfg["data"])},
         "device": str(result.device),
         "precision": str(result.precision),
-        "missing": str(getattr(tcfg, "missing", "mask")),
+        "missing": str(tcfg.missing),
         "epochs_run": len(result.history),
         "tf32": bool(device.startswith("cuda") and torch.backends.cudnn.allow_tf32),
         "gpu": gpu_fingerprint(),
@@ -99,9 +131,68 @@ def _float_or_none(x) -> float | None:
     return None if x is None else float(x)
 
 
+def die_with_parent(work_dir: Path) -> None:
+    """Exit when the runner dies, however it dies (SIGKILL included), removing its temporary files.
+
+    Linux: the kernel sends SIGTERM when the parent exits (PR_SET_PDEATHSIG). Elsewhere,
+    and should that signal be missed, a thread notices that the parent pid is gone.
+    """
+    parent = int(os.environ.get(PARENT_PID_ENV, "0"))
+    if not parent:
+        return  # a run by hand: nobody to die with
+    signal.signal(signal.SIGTERM, lambda *_: _orphaned(parent, work_dir, 128 + signal.SIGTERM))
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # died before prctl took effect
+        _orphaned(parent, work_dir, 1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        _orphaned(parent, work_dir, 1)
+
+    threading.Thread(target=watch, name="kpbench-parent-watch", daemon=True).start()
+
+
+_EXITING = threading.Lock()
+ORPHAN_GRACE_S = 2.0
+
+
+def _orphaned(parent: int, work_dir: Path, code: int) -> None:
+    # The signal handler and the watch thread may both get here: one cleans up and exits,
+    # the other returns (the process ends under it).
+    if not _EXITING.acquire(blocking=False):
+        return
+    if _parent_gone(parent):  # a living runner stopping us removes its directory itself
+        import shutil
+
+        for _ in range(3):  # a file created meanwhile would keep the directory
+            shutil.rmtree(work_dir, ignore_errors=True)
+            if not work_dir.exists():
+                break
+    os._exit(code)
+
+
+def _parent_gone(parent: int) -> bool:
+    # PDEATHSIG fires when the runner's spawning *thread* exits; while its other threads
+    # are still being torn down, getppid() names the runner for a few more milliseconds.
+    deadline = time.monotonic() + ORPHAN_GRACE_S
+    while os.getppid() == parent:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def main(argv: list[str]) -> int:
     job_path, result_path = argv[0], argv[1]
     spawn_s = float(argv[2]) if len(argv) > 2 else PROCESS_START_S
+    die_with_parent(Path(job_path).parent)
     from kpbench.atomic import write_json
     from kpbench.bench.mllog import EventLog
 
@@ -110,7 +201,7 @@ def main(argv: list[str]) -> int:
     events = EventLog()
     events.log("init_start", time_s=spawn_s)
     try:
-        out = run_repeat(job, spawn_s, events)
+        out = measure_repeat(job, spawn_s, events)
     except KeyboardInterrupt:
         return 130  # the runner is stopping: no result, no Record
     except BaseException as e:  # report, don't vanish: the Record lists failed repeats

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from kpbench.cost.types import Comparison
 
 
 def register(app: typer.Typer) -> None:
@@ -27,15 +30,16 @@ def compare_command(
     ),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Instance catalog CSV (default: the shipped one)."),
     price_per_hour: Optional[float] = typer.Option(
-        None, "--price-per-hour", help="USD per hour for Records without their own price (overrides the catalog)."
+        None, "--price-per-hour", min=0.0,
+        help="USD per hour for Records without their own price (overrides the catalog)."
     ),
     spot: bool = typer.Option(False, "--spot", help="Use the catalog's spot prices where it has them."),
 ) -> None:
     """Compare Records across machines: cost per run, cost to target, Pareto front, verdicts."""
-    from kpbench.cost import compare, load_catalog
+    from kpbench.cost import compare, load_catalog, write_comparison
 
     comp = compare(records, load_catalog(catalog), price_per_hour=price_per_hour, spot=spot)
-    paths = comp.write(out) if out is not None else {}
+    paths = write_comparison(comp, out) if out is not None else {}
     if as_json:
         print(json.dumps(comp.to_dict(), indent=2))
         return
@@ -84,7 +88,7 @@ def catalog_command(
         console.print(f"source: {source}", highlight=False, markup=False)
 
 
-def _print_comparison(comp) -> None:
+def _print_comparison(comp: Comparison) -> None:
     # Terminals are often 80 columns: machine and GPU go under the label, notes under the
     # table, and $/M images (in --json, --out) only when there is room.
     from rich import box

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kpbench import atomic
-
-if TYPE_CHECKING:
-    from kpbench.cost.compare import Comparison
+from kpbench.cost.types import Comparison
 
 INIT_COLOR, TRAIN_COLOR, COST_COLOR, TARGET_COLOR, FRONT_COLOR = "#9ecae1", "#3182bd", "#e6550d", "#fdae6b", "#31a354"
 

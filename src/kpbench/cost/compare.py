@@ -5,7 +5,8 @@ Comparison; none of them computes a cost of its own.
 
 Method (stated in every export):
 - time of a run = init_s + train_s, the medians of the Record's repeats; billed
-  seconds = max(60, ceil(time)) (EC2 Linux per-second billing).
+  seconds = max(60, ceil(provision_s + time)) (EC2 Linux per-second billing;
+  provision_s, the instance's start-up, only in Records of cloud runs).
 - "A is r ± σ× faster than B": r = mean_B / mean_A of the per-repeat init_s +
   train_s; σ propagated from both standard deviations, σ_r = r·√((σ_A/μ_A)² +
   (σ_B/μ_B)²), as hyperfine does. One repeat gives no spread and says so.
@@ -16,13 +17,14 @@ Method (stated in every export):
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from kpbench.cost import billing
-from kpbench.cost.catalog import Catalog, load_catalog
+from kpbench.bench.record_types import Machine, Record
+from kpbench.cost.catalog import Catalog, Instance, load_catalog
 from kpbench.cost.records import as_record, median, run_totals_s, spread
+from kpbench.cost.types import Comparison, Mismatch, Row
 from kpbench.cost.verdicts import pareto_front, verdicts
 from kpbench.errors import KpbenchError
 
@@ -34,131 +36,15 @@ COMPARED_CONFIG: tuple[str, ...] = (
 )
 METHOD = (
     "time = init_s + train_s (medians over repeats; per-epoch evaluation is inside train_s); "
-    "billed_s = max(60, ceil(time)); cost = billed_s/3600 × price_per_hour (whole instance); "
-    "cost to target = billed(init_s + time_to_target_s); per million images = price/3600 / images_per_s × 1e6; "
+    "billed_s = max(60, ceil(time + provision_s of a cloud run)); cost = billed_s/3600 × price_per_hour (whole instance); "
+    "cost to target = billed(init_s + time_to_target_s, + provision_s); per million images = price/3600 / images_per_s × 1e6; "
     "'r ± σ× faster' = ratio of the means of per-repeat init_s + train_s, σ propagated from both "
     "standard deviations (σ_r = r·√((σa/μa)² + (σb/μb)²))"
 )
 
 
-@dataclass
-class Row:
-    """One Record priced. Fields without a price (unknown instance, local machine) are None."""
-
-    label: str
-    machine: str  # the instance type, or "local (<gpu or cpu>)"
-    instance_type: str | None
-    gpu: str | None
-    gpus_used: int  # GPUs the Record's machine saw
-    instance_gpu_count: int | None  # GPUs in the catalog instance (all billed)
-    price_per_hour: float | None
-    price_source: str | None
-    init_s: float
-    train_s: float
-    time_s: float  # init_s + train_s
-    time_mean_s: float
-    time_stdev_s: float
-    time_min_s: float
-    time_max_s: float
-    repeats: int
-    images_per_s: float | None
-    time_to_target_s: float | None
-    billed_s: int
-    cost_per_run_usd: float | None
-    cost_to_target_usd: float | None
-    cost_per_million_images_usd: float | None
-    retired: bool = False
-    pareto: bool = False
-    note: str = ""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Mismatch:
-    """A config field whose value differs between Records."""
-
-    field: str
-    values: dict[str, Any]  # label -> value
-
-    @property
-    def message(self) -> str:
-        groups: dict[str, list[str]] = {}
-        for label, value in self.values.items():
-            groups.setdefault(_short(value), []).append(label)
-        shown = " vs ".join(f"{value} ({', '.join(labels)})" for value, labels in groups.items())
-        return f"{self.field} differs: {shown}; these Records timed different work"
-
-    def to_dict(self) -> dict:
-        return {"field": self.field, "values": self.values, "message": self.message}
-
-
-@dataclass
-class Comparison:
-    """The one result of `compare`; rows sorted by cost per run (unpriced last)."""
-
-    rows: list[Row]
-    cheapest: str | None
-    cheapest_to_target: str | None
-    fastest: str | None
-    pareto: list[str]
-    verdicts: list[str]
-    config_mismatches: list[Mismatch]
-    spot: bool = False
-    catalog_path: str | None = None
-    method: str = METHOD
-
-    def row(self, label: str) -> Row:
-        return {r.label: r for r in self.rows}[label]
-
-    def to_dict(self) -> dict:
-        return {
-            "rows": [r.to_dict() for r in self.rows],
-            "cheapest": self.cheapest,
-            "cheapest_to_target": self.cheapest_to_target,
-            "fastest": self.fastest,
-            "pareto": self.pareto,
-            "verdicts": self.verdicts,
-            "mismatches": [m.to_dict() for m in self.config_mismatches],
-            "spot": self.spot,
-            "catalog": self.catalog_path,
-            "method": self.method,
-        }
-
-    def to_csv(self) -> str:
-        from kpbench.cost.export import comparison_csv
-
-        return comparison_csv(self)
-
-    def to_markdown(self, *, verdicts: bool = True) -> str:
-        from kpbench.cost.export import comparison_markdown
-
-        return comparison_markdown(self, verdicts=verdicts)
-
-    def plot_time(self, path: str | Path) -> Path:
-        from kpbench.cost.charts import plot_time
-
-        return plot_time(self, path)
-
-    def plot_cost(self, path: str | Path) -> Path:
-        from kpbench.cost.charts import plot_cost
-
-        return plot_cost(self, path)
-
-    def plot_pareto(self, path: str | Path) -> Path:
-        from kpbench.cost.charts import plot_pareto
-
-        return plot_pareto(self, path)
-
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        from kpbench.cost.export import write_comparison
-
-        return write_comparison(self, out_dir)
-
-
 def compare(
-    records: Iterable[dict | str | Path],
+    records: Iterable[Record | str | Path],
     catalog: Catalog | None = None,
     *,
     price_per_hour: float | None = None,
@@ -168,7 +54,7 @@ def compare(
     if price_per_hour is not None and (not math.isfinite(price_per_hour) or price_per_hour < 0):
         raise KpbenchError(f"--price-per-hour must be a non-negative number, got {price_per_hour}")
     catalog = catalog if catalog is not None else load_catalog()
-    recs = [as_record(r) for r in records]
+    recs = [as_record(r, f"Record {i}") for i, r in enumerate(records, 1)]
     if not recs:
         raise KpbenchError("no Records to compare")
     labels = unique_labels(recs)
@@ -188,18 +74,18 @@ def compare(
     comp = Comparison(
         rows=rows, cheapest=cheapest, cheapest_to_target=cheapest_to_target, fastest=fastest,
         pareto=[r.label for r in rows if r.pareto], verdicts=[], config_mismatches=mismatches,
-        spot=spot, catalog_path=str(catalog.path),
+        spot=spot, catalog_path=str(catalog.path), method=METHOD,
     )
     comp.verdicts = verdicts(comp)
     return comp
 
 
-def config_mismatches(labels: list[str], records: list[dict]) -> list[Mismatch]:
+def config_mismatches(labels: list[str], records: list[Record]) -> list[Mismatch]:
     """Config fields (and the data load path) whose values differ between the Records."""
     found = []
     for name in COMPARED_CONFIG + ("data_load",):
         values = {
-            label: (rec.get("data_load") if name == "data_load" else (rec.get("config") or {}).get(name))
+            label: (rec["data_load"] if name == "data_load" else rec["config"].get(name))
             for label, rec in zip(labels, records)
         }
         if len({repr(v) for v in values.values()}) > 1:
@@ -207,91 +93,107 @@ def config_mismatches(labels: list[str], records: list[dict]) -> list[Mismatch]:
     return found
 
 
-def _short(value: Any) -> str:
-    # a 64-digit sha256 in a one-line message hides the labels; 12 digits tell them apart
-    text = str(value)
-    return text if len(text) <= 16 else text[:12] + "…"
-
-
-def unique_labels(records: list[dict]) -> list[str]:
+def unique_labels(records: list[Record]) -> list[str]:
     """One label per Record: its label, else its instance type, else "record N"; repeats get " #2" …"""
     labels, seen = [], {}
     for i, rec in enumerate(records, 1):
-        base = rec.get("label") or (rec.get("machine") or {}).get("instance_type") or f"record {i}"
+        base = rec["label"] or rec["machine"]["instance_type"] or f"record {i}"
         seen[base] = seen.get(base, 0) + 1
         labels.append(base if seen[base] == 1 else f"{base} #{seen[base]}")
     return labels
 
 
-def _row(label: str, rec: dict, catalog: Catalog, price_override: float | None, spot: bool) -> Row:
-    machine = rec.get("machine") or {}
-    itype = machine.get("instance_type") or None
-    gpus_used = int(machine.get("gpu_count") or 0)
+def _row(label: str, rec: Record, catalog: Catalog, price_override: float | None, spot: bool) -> Row:
+    machine = rec["machine"]
+    itype = machine["instance_type"] or None
     inst = catalog.get(itype)
     notes: list[str] = []
-
-    price, source = None, None
-    own = machine.get("price_per_hour")
-    # A price copied from the catalog at bench time is not the user's override: the
-    # catalog in use now (its date, --spot, --catalog) decides.
-    if isinstance(own, (int, float)) and machine.get("price_source") != "catalog":
-        price, source = float(own), "Record (machine.price_per_hour)"
-        if inst is not None:
-            notes.append(f"the Record's own price {own:g} $/h, not the catalog's {inst.price_per_hour:g}")
-    elif price_override is not None:
-        price, source = float(price_override), "--price-per-hour"
-    elif inst is not None:
-        if spot and inst.spot_price_per_hour is not None:
-            price, source = inst.spot_price_per_hour, f"catalog spot, {inst.price_date}"
-        else:
-            price, source = inst.price_per_hour, f"catalog on-demand, {inst.price_date}"
-            if spot:
-                notes.append("no spot price in the catalog: on-demand price used")
-    if itype is None:
-        display = "local (" + (machine.get("gpu") or machine.get("cpu_model") or "unknown machine") + ")"
-        if price is None:
-            notes.append("local machine, no instance type or price: no cost")
-    else:
-        display = itype
-        if inst is None:
-            unpriced = "" if price is not None else " and no price was given: no cost"
-            notes.append(f"{itype} is not in the catalog{unpriced}")
+    price, source = _price(machine, inst, price_override, spot, notes)
+    display = _machine_name(machine, itype, inst, price, notes)
     if inst is not None:
-        if inst.retired:
-            notes.append(f"{inst.instance_type} is retired" + (f" ({inst.retired_date})" if inst.retired_date else "")
-                         + ": historical price")
-        if inst.gpu_count > 1 or gpus_used != inst.gpu_count:
-            device = (rec.get("config") or {}).get("device")
-            plural = "s" if inst.gpu_count != 1 else ""
-            notes.append(f"whole instance billed ({inst.gpu_count} GPU{plural}); the Record's machine saw {gpus_used}"
-                         + (f", config.device={device}" if device else ""))
-        if inst.gpu and machine.get("gpu") and inst.gpu.lower() not in str(machine["gpu"]).lower():
-            notes.append(f"Record GPU {machine['gpu']!r} is not the catalog's {inst.gpu}: check the instance type")
-        if inst.gpu_purpose == "graphics":
-            notes.append(f"{inst.gpu} is a graphics GPU")
-
+        notes += _instance_notes(rec, inst)
     init_s, train_s = median(rec, "init_s"), median(rec, "train_s")
     time_s = init_s + train_s
+    billed_time_s = provision_s(rec) + time_s  # a cloud run pays for its boot too
     totals = run_totals_s(rec)
     mean_s, stdev_s = spread(totals)
     images_per_s = median(rec, "images_per_s", required=False)
     ttt_s = median(rec, "time_to_target_s", required=False)
-    if ttt_s is None and (rec.get("config") or {}).get("target_rmse_px") is not None:
+    if ttt_s is None and rec["config"]["target_rmse_px"] is not None:
         notes.append("target RMSE not reached: no cost to target")
     return Row(
         label=label, machine=display, instance_type=itype,
-        gpu=machine.get("gpu") or (inst.gpu if inst else None),
-        gpus_used=gpus_used, instance_gpu_count=inst.gpu_count if inst else None,
+        gpu=machine["gpu"] or (inst.gpu if inst else None),
+        gpus_used=int(machine["gpu_count"]), instance_gpu_count=inst.gpu_count if inst else None,
         price_per_hour=price, price_source=source,
         init_s=init_s, train_s=train_s, time_s=time_s,
         time_mean_s=mean_s, time_stdev_s=stdev_s, time_min_s=min(totals), time_max_s=max(totals),
         repeats=len(totals), images_per_s=images_per_s, time_to_target_s=ttt_s,
-        billed_s=billing.billed_s(time_s),
-        cost_per_run_usd=None if price is None else billing.cost_usd(time_s, price),
-        cost_to_target_usd=None if price is None or ttt_s is None else billing.cost_usd(init_s + ttt_s, price),
+        billed_s=billing.billed_s(billed_time_s),
+        cost_per_run_usd=None if price is None else billing.cost_usd(billed_time_s, price),
+        cost_to_target_usd=(None if price is None or ttt_s is None
+                            else billing.cost_usd(billed_time_s - train_s + ttt_s, price)),
         cost_per_million_images_usd=(
             None if price is None or not images_per_s else billing.cost_per_million_images_usd(images_per_s, price)
         ),
         retired=bool(inst and inst.retired),
         note="; ".join(notes),
     )
+
+
+def provision_s(rec: Record) -> float:
+    """Seconds a cloud run spent starting its instance (Record ``cloud.provision_s``); 0 elsewhere."""
+    return float(rec.get("cloud", {}).get("provision_s", 0.0))
+
+
+def _price(machine: Machine, inst: Instance | None, override: float | None, spot: bool,
+           notes: list[str]) -> tuple[float | None, str | None]:
+    """(USD per hour, where it came from): the Record's own price, else the flag, else the catalog."""
+    own = machine["price_per_hour"]
+    # A price copied from the catalog at bench time (older Records) is not the user's
+    # override: the catalog in use now (its date, --spot, --catalog) decides.
+    if own is not None and machine.get("price_source") != "catalog":
+        if inst is not None:
+            notes.append(f"the Record's own price {own:g} $/h, not the catalog's {inst.price_per_hour:g}")
+        return float(own), "Record (machine.price_per_hour)"
+    if override is not None:
+        return float(override), "--price-per-hour"
+    if inst is None:
+        return None, None
+    if spot and inst.spot_price_per_hour is not None:
+        return inst.spot_price_per_hour, f"catalog spot, {inst.price_date}"
+    if spot:
+        notes.append("no spot price in the catalog: on-demand price used")
+    return inst.price_per_hour, f"catalog on-demand, {inst.price_date}"
+
+
+def _machine_name(machine: Machine, itype: str | None, inst: Instance | None, price: float | None,
+                  notes: list[str]) -> str:
+    """The instance type, or "local (<gpu or cpu>)"; notes why a row has no cost."""
+    if itype is None:
+        if price is None:
+            notes.append("local machine, no instance type or price: no cost")
+        return "local (" + (machine["gpu"] or machine["cpu_model"] or "unknown machine") + ")"
+    if inst is None:
+        unpriced = "" if price is not None else " and no price was given: no cost"
+        notes.append(f"{itype} is not in the catalog{unpriced}")
+    return itype
+
+
+def _instance_notes(rec: Record, inst: Instance) -> list[str]:
+    """What a reader must know about the catalog instance: retired, whole-instance billing, GPU mismatch."""
+    machine, notes = rec["machine"], []
+    gpus_used = int(machine["gpu_count"])
+    if inst.retired:
+        notes.append(f"{inst.instance_type} is retired" + (f" ({inst.retired_date})" if inst.retired_date else "")
+                     + ": historical price")
+    if inst.gpu_count > 1 or gpus_used != inst.gpu_count:
+        device = rec["config"]["device"]
+        plural = "s" if inst.gpu_count != 1 else ""
+        notes.append(f"whole instance billed ({inst.gpu_count} GPU{plural}); the Record's machine saw {gpus_used}"
+                     + (f", config.device={device}" if device else ""))
+    if inst.gpu and machine["gpu"] and inst.gpu.lower() not in machine["gpu"].lower():
+        notes.append(f"Record GPU {machine['gpu']!r} is not the catalog's {inst.gpu}: check the instance type")
+    if inst.gpu_purpose == "graphics":
+        notes.append(f"{inst.gpu} is a graphics GPU")
+    return notes

@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from kpbench import atomic
-
-if TYPE_CHECKING:
-    from kpbench.cost.compare import Comparison
+from kpbench import atomic, fmt
+from kpbench.cost.charts import plot_cost, plot_pareto, plot_time
+from kpbench.cost.types import Comparison
+from kpbench.errors import KpbenchError
 
 CSV_COLUMNS: tuple[str, ...] = (
     "label", "machine", "instance_type", "gpu", "gpus_used", "instance_gpu_count", "price_per_hour",
@@ -32,11 +34,7 @@ def comparison_csv(comp: Comparison) -> str:
 
 
 def usd(value: float | None) -> str:
-    return "–" if value is None else f"${value:.4f}"
-
-
-def num(value: float | None, fmt: str = ".1f") -> str:
-    return "–" if value is None else format(value, fmt)
+    return fmt.usd(value, 4)
 
 
 def table_cells(comp: Comparison) -> tuple[list[str], list[list[str]]]:
@@ -45,13 +43,13 @@ def table_cells(comp: Comparison) -> tuple[list[str], list[list[str]]]:
               "$/M images", "Pareto", "note"]
     body = []
     for r in comp.rows:
-        gpu = r.gpu or "–"
+        gpu = r.gpu or fmt.CELL_DASH
         if r.instance_gpu_count and r.instance_gpu_count > 1:
             gpu += f" ({r.gpus_used} of {r.instance_gpu_count})"
         body.append([
             r.label, r.machine + (" (retired)" if r.retired else ""), gpu,
-            "–" if r.price_per_hour is None else f"{r.price_per_hour:g}",
-            num(r.init_s), num(r.train_s), "–" if r.price_per_hour is None else str(r.billed_s),
+            fmt.CELL_DASH if r.price_per_hour is None else f"{r.price_per_hour:g}",
+            fmt.fixed(r.init_s), fmt.fixed(r.train_s), fmt.CELL_DASH if r.price_per_hour is None else str(r.billed_s),
             usd(r.cost_per_run_usd),
             usd(r.cost_to_target_usd), usd(r.cost_per_million_images_usd), "★" if r.pareto else "", r.note,
         ])
@@ -81,23 +79,51 @@ def _sources(comp: Comparison) -> str:
     return "; ".join(seen) if seen else "none"
 
 
-def write_comparison(comp: Comparison, out_dir: str | Path) -> dict[str, Path]:
-    """compare.json, compare.csv, compare.md and three PNG charts in ``out_dir``, each written atomically."""
-    from kpbench.cost.charts import plot_cost, plot_pareto, plot_time
+FILES: dict[str, str] = {
+    "json": "compare.json", "csv": "compare.csv", "markdown": "compare.md",
+    "time_png": "compare_time.png", "cost_png": "compare_cost.png", "pareto_png": "compare_pareto.png",
+}
 
+
+def write_comparison(comp: Comparison, out_dir: str | Path) -> dict[str, Path]:
+    """compare.json, compare.csv, compare.md and three PNG charts in ``out_dir``: all of them or none.
+
+    The set is written into a temporary directory beside the files, then each is renamed
+    into place (renames on one file system do not fail for space); on any failure the
+    temporary directory goes and ``out_dir`` keeps what it had.
+    """
     out = Path(out_dir)
-    paths = {
-        "json": out / "compare.json",
-        "csv": out / "compare.csv",
-        "markdown": out / "compare.md",
-        "time_png": out / "compare_time.png",
-        "cost_png": out / "compare_cost.png",
-        "pareto_png": out / "compare_pareto.png",
-    }
-    atomic.write_text(paths["json"], json.dumps(comp.to_dict(), indent=2) + "\n")
-    atomic.write_text(paths["csv"], comparison_csv(comp))
-    atomic.write_text(paths["markdown"], "# Cost comparison\n\n" + comparison_markdown(comp))
-    plot_time(comp, paths["time_png"])
-    plot_cost(comp, paths["cost_png"])
-    plot_pareto(comp, paths["pareto_png"])
-    return paths
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".compare-", dir=out))
+    except OSError as e:
+        raise KpbenchError(f"{out}: cannot write the comparison there ({e.strerror or e})") from None
+    try:
+        _write_set(comp, {key: stage / name for key, name in FILES.items()}, out)
+        for name in FILES.values():
+            os.replace(stage / name, out / name)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:  # leave no empty directory behind either
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+    return {key: out / name for key, name in FILES.items()}
+
+
+def _write_set(comp: Comparison, paths: dict[str, Path], out: Path) -> None:
+    writers = [
+        ("json", lambda p: atomic.write_text(p, json.dumps(comp.to_dict(), indent=2) + "\n")),
+        ("csv", lambda p: atomic.write_text(p, comparison_csv(comp))),
+        ("markdown", lambda p: atomic.write_text(p, "# Cost comparison\n\n" + comparison_markdown(comp))),
+        ("time_png", lambda p: plot_time(comp, p)),
+        ("cost_png", lambda p: plot_cost(comp, p)),
+        ("pareto_png", lambda p: plot_pareto(comp, p)),
+    ]
+    for key, write in writers:
+        try:
+            write(paths[key])
+        except OSError as e:  # name the file the user asked for, never the staging copy
+            raise KpbenchError(f"{out / FILES[key]}: cannot write ({e.strerror or e}); "
+                               f"nothing written in {out}") from None

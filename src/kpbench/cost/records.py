@@ -1,56 +1,51 @@
 """Reading Records for cost: through kpbench.bench.record, the one owner of the schema.
 
-cost never re-measures; it only reads the figures a Record holds. The helpers
-here pull out the few numbers cost needs and fail with the Record's label when
-one is missing.
+cost never re-measures; it only reads the figures a Record holds. Every Record is
+validated first (bench.record.check_record), so the helpers here index it directly.
 """
 
 from __future__ import annotations
 
 import statistics
 from pathlib import Path
-from typing import Any
 
-from kpbench.bench.record import SCHEMA, load_record
-from kpbench.errors import KpbenchError
+from kpbench.bench.record import SCHEMA, check_record, load_record
+from kpbench.bench.record_types import Record
 
-__all__ = ["SCHEMA", "load_record", "as_record", "median", "run_totals_s"]
+__all__ = ["SCHEMA", "load_record", "as_record", "median", "run_totals_s", "spread"]
 
 
-def as_record(record: dict | str | Path) -> dict:
-    """A Record dict as given, or read from a path (schema checked by bench.record)."""
+def as_record(record: Record | dict | str | Path, name: str = "Record") -> Record:
+    """A validated Record: read from a path (named by its file), or a dict given as is (named ``name``)."""
     if isinstance(record, (str, Path)):
         return load_record(record)
-    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
-        schema = record.get("schema") if isinstance(record, dict) else type(record).__name__
-        raise KpbenchError(f"not a {SCHEMA} Record (schema {schema!r})")
-    return record
+    return check_record(record, name)
 
 
-def median(record: dict, name: str, *, required: bool = True) -> float | None:
-    """The median of figure ``name`` (the Record's headline value), None when absent and optional."""
-    fig = (record.get("figures") or {}).get(name)
-    if isinstance(fig, dict) and isinstance(fig.get("median"), (int, float)):
-        return float(fig["median"])
-    if required:
-        raise KpbenchError(f"Record {record.get('label')!r}: no {name} figure")
-    return None
+def median(record: Record, name: str, *, required: bool = True) -> float | None:
+    """The median of figure ``name`` (the Record's headline value); None when absent and not required.
+
+    The schema requires every figure cost needs (init_s, train_s, images_per_s), so a
+    validated Record always has the required ones.
+    """
+    fig = record["figures"].get(name)
+    if fig is None:
+        if required:
+            raise KeyError(name)  # unreachable for a validated Record: a bug, not bad input
+        return None
+    return float(fig["median"])
 
 
-def run_totals_s(record: dict) -> list[float]:
+def run_totals_s(record: Record) -> list[float]:
     """init_s + train_s of each successful repeat: the billed span of every run, for the spread."""
-    totals = []
-    for run in record.get("runs") or []:
-        figs: dict[str, Any] = run.get("figures") or {}
-        timed = all(isinstance(figs.get(name), (int, float)) for name in ("init_s", "train_s"))
-        if run.get("ok") and timed:
-            totals.append(float(figs["init_s"]) + float(figs["train_s"]))
+    totals = [float(run["figures"]["init_s"]) + float(run["figures"]["train_s"])
+              for run in record["runs"]
+              if run["ok"] and run["figures"].get("init_s") is not None and run["figures"].get("train_s") is not None]
     if totals:
         return totals
-    # No per-run entries: pair the figures' values, which keep repeat order.
-    init = (record.get("figures") or {}).get("init_s", {}).get("values") or []
-    train = (record.get("figures") or {}).get("train_s", {}).get("values") or []
-    if init and len(init) == len(train):
+    # No per-run times: pair the figures' values, which keep repeat order.
+    init, train = record["figures"]["init_s"]["values"], record["figures"]["train_s"]["values"]
+    if len(init) == len(train):
         return [float(a) + float(b) for a, b in zip(init, train)]
     return [median(record, "init_s") + median(record, "train_s")]
 

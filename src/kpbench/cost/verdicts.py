@@ -8,12 +8,9 @@ repeat has no spread and the line says so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from kpbench import fmt
 from kpbench.bench.stats import ratio
-
-if TYPE_CHECKING:
-    from kpbench.cost.compare import Comparison, Row
+from kpbench.cost.types import Comparison, Row
 
 
 def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
@@ -40,18 +37,17 @@ def verdicts(comp: Comparison) -> list[str]:
     lines = []
     if comp.cheapest_to_target:
         r = rows[comp.cheapest_to_target]
-        lines.append(f"cheapest to target: {r.label} (${r.cost_to_target_usd:.4f}, {r.machine})")
+        lines.append(f"cheapest to target: {r.label} ({fmt.usd(r.cost_to_target_usd, 4)}, {r.machine})")
     if comp.cheapest:
         r = rows[comp.cheapest]
-        lines.append(f"cheapest per run: {r.label} (${r.cost_per_run_usd:.4f} for {r.billed_s} s billed, {r.machine})")
+        lines.append(f"cheapest per run: {r.label} ({fmt.usd(r.cost_per_run_usd, 4)} for {r.billed_s} s billed, {r.machine})")
     fast = rows[comp.fastest]
     lines.append(f"fastest: {fast.label} ({fast.time_s:.1f} s init + train, {fast.machine})")
-    for other in comp.rows:
+    for other in comp.rows if fast.time_mean_s > 0 else ():  # no ratio to a run of no measurable time
         if other.label == fast.label:
             continue
         r, sigma = speedup(fast, other)
-        times = f"{r:.2f}× faster" if sigma is None else f"{r:.2f} ± {sigma:.2f}× faster"
-        line = f"{fast.label} ran {times} than {other.label}"
+        line = f"{fast.label} ran {fmt.times_faster(r, sigma)} than {other.label}"
         if sigma is None:
             line += " (single repeat: no spread)"
         if fast.cost_per_run_usd is not None and other.cost_per_run_usd:
