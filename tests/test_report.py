@@ -112,7 +112,7 @@ def test_cost_section_shows_the_comparison_not_a_recomputation(full_report):
 
 def test_timing_section_shows_phases_with_spread(full_report):
     _, html, md = full_report
-    from kpbench.report.fmt import spread
+    from kpbench.fmt import spread
 
     timing = md[md.index("## 7."):md.index("## 8.")]
     init = json.loads(RECORD_CPU.read_text())["figures"]["init_s"]

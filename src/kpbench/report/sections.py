@@ -15,7 +15,7 @@ from kpbench.data import MISSING_DESCRIPTIONS, SYNTHETIC
 from kpbench.report import figures
 from kpbench.report.blocks import Columns, Figure, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs, RunDir
-from kpbench.report.fmt import DASH, humanize, num, si, usd
+from kpbench.fmt import DASH, humanize, num, si, usd
 
 
 def machine_names(inputs: Inputs) -> list[str]:

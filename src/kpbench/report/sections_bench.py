@@ -10,7 +10,7 @@ from kpbench.cost import Comparison
 from kpbench.report import figures
 from kpbench.report.blocks import Figure, Headline, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs
-from kpbench.report.fmt import DASH, num, spread, usd
+from kpbench.fmt import DASH, num, spread, usd
 from kpbench.report.sections import GPU_PURPOSE, machine_names, primary_run
 
 # init_s sums the first four; warm-up (first steps, compile) lies inside train_s (docs/design.md, Record).

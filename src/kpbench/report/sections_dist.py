@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kpbench.report.blocks import Figure, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs
-from kpbench.report.fmt import DASH, num
+from kpbench.fmt import DASH, num
 
 
 def _ms(v: float | None) -> str:
