@@ -182,3 +182,14 @@ def test_without_wheel_plan_builds_this_kpbench_and_ships_it(tmp_path, capsys):
     assert len(wheels) == 1
     names = zipfile.ZipFile(wheels[0]).namelist()
     assert "kpbench/cloud/transfer.py" in names and "kpbench/cost/catalog.csv" in names
+
+
+def test_an_own_catalog_cpu_instance_gets_the_cpu_torch_and_its_price_passed_along(tmp_path, capsys):
+    shipped = (Path(__file__).parents[1] / "src/kpbench/cost/catalog.csv").read_text().splitlines()
+    header = next(line for line in shipped if line.startswith("instance_type,"))
+    own = tmp_path / "mine.csv"
+    own.write_text(header + "\nc7i.2xlarge,aws,us-east-1,8,16,,0,,,0.357,,2026-12-01,my quote,no,,,\n")
+    code, _, err, plan = plan_cli(tmp_path, capsys, "--instances", "c7i.2xlarge", "--catalog", str(own))
+    assert code == 0, err
+    text = (plan / "c7i.2xlarge.yaml").read_text()
+    assert "download.pytorch.org/whl/cpu" in text and "--price-per-hour 0.357" in text

@@ -80,6 +80,7 @@ class Plan:
     spot: bool
     warnings: list[str]
     catalog_path: str
+    own_catalog: bool = False  # --catalog given: the clusters' kpbench would not know its prices
 
     @property
     def total_usd(self) -> float:
@@ -105,7 +106,7 @@ def make_plan(cfg: PlanConfig) -> Plan:
         est = _record_estimate(inst, price, w, records, warnings) or Estimate(
             w.max_minutes * 60, upper, f"bound: --max-minutes {w.max_minutes:g}")
         entries.append(Entry(inst, price, note, est, upper))
-    plan = Plan(entries, w, cfg.spot, warnings, str(catalog.path))
+    plan = Plan(entries, w, cfg.spot, warnings, str(catalog.path), own_catalog=cfg.catalog is not None)
     if cfg.max_cost_usd is not None and plan.total_usd > cfg.max_cost_usd:
         raise KpbenchError(f"the plan's estimated cost ${plan.total_usd:.2f} is above --max-cost "
                            f"${cfg.max_cost_usd:.2f}; nothing written (fewer instances, --repeats or "
@@ -217,7 +218,8 @@ def write_plan(plan: Plan, out_dir: Path, *, wheel: Path | None, data: str) -> P
             mounts[data_remote] = data_local
         workload = Workload(**{**plan.workload.to_dict(), "data": data_remote})
         for e in plan.entries:
-            price = None if plan.catalog_path == _default_catalog() and not plan.spot else e.price_per_hour
+            # The shipped catalog travels in the wheel; a spot or own-catalog price must be passed along.
+            price = e.price_per_hour if plan.spot or plan.own_catalog else None
             task = build_task(e.instance, workload, wheel_name=built.name, mounts=mounts,
                               use_spot=plan.spot, price_per_hour=price)
             atomic.write_text(tmp / e.yaml_name, to_yaml(task))
@@ -229,12 +231,6 @@ def write_plan(plan: Plan, out_dir: Path, *, wheel: Path | None, data: str) -> P
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
-
-
-def _default_catalog() -> str:
-    from kpbench.cost.catalog import DEFAULT_CATALOG
-
-    return str(DEFAULT_CATALOG)
 
 
 def _data_mount(data: str) -> tuple[str, str | None]:
