@@ -57,6 +57,7 @@ def test_launch_runs_every_task_with_down_and_autostop_and_tears_every_cluster_d
         state = json.loads((plan_dir / "launch" / f"{itype}.json").read_text())
         assert state["status"] == "succeeded" and state["down"] == "torn down" and state["job_exit_code"] == 0
         assert (plan_dir / "logs" / f"{itype}.log").is_file()
+        assert "Launching" in (plan_dir / "logs" / f"{itype}.launch.log").read_text()
         assert any(line.startswith(f"{itype}: job succeeded; cluster torn down") for line in said)
 
 

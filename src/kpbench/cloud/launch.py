@@ -4,7 +4,8 @@ One thread per instance type does launch → wait for the job → follow its log
 when the job started → ``sky.down``. The main thread only watches: it prints progress, tears a
 cluster down at its --max-minutes deadline, and on Ctrl-C/SIGTERM cancels what is in flight and
 downs every cluster before exiting. What each cluster did is saved in ``DIR/launch/<type>.json``
-and its job log in ``DIR/logs/<type>.log``; ``kpbench cloud collect DIR`` reads them.
+its job log in ``DIR/logs/<type>.log`` and the launch request's log (provisioning) in
+``DIR/logs/<type>.launch.log``; ``kpbench cloud collect DIR`` reads them.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def _watch(plan_dir: Path, states: list[Launched], threads: list[threading.Threa
 
 def _progress(s: Launched) -> str:
     what = {"pending": "waiting", "launching": f"launching {s.cluster} (provision + setup)",
-            "running": f"job {s.job_id} running on {s.cluster}; log → {s.log}",
+            "running": f"job {s.job_id} submitted on {s.cluster} (setup, then bench); log → {s.log}",
             "succeeded": "job succeeded", "launch-failed": f"launch failed: {s.error}",
             "job-failed": f"job failed (exit {s.job_exit_code})", "timed-out": "stopped at --max-minutes",
             "interrupted": "interrupted"}[s.status]
@@ -161,7 +162,8 @@ def _run_one(plan_dir: Path, s: Launched, task, autostop_minutes: int) -> None:
         if s.finished:  # stopped while the request was being sent: it must not provision
             sky_api.cancel([s.request_id])
             return
-        job_id, _handle = sky_api.wait(s.request_id)
+        with open(plan_dir / LOG_DIR / f"{s.instance_type}.launch.log", "w", encoding="utf-8") as log:
+            job_id, _handle = sky_api.wait(s.request_id, log)
         if s.finished:
             return
         s.job_id, s.status = job_id, "running"

@@ -55,8 +55,11 @@ def launch(task: Any, cluster: str, *, idle_minutes_to_autostop: int) -> str:
     return sky().launch(task, cluster_name=cluster, down=True, idle_minutes_to_autostop=idle_minutes_to_autostop)
 
 
-def wait(request_id: str) -> Any:
-    return sky().get(request_id)
+def wait(request_id: str, stream: TextIO | None = None) -> Any:
+    """The request's result; with ``stream``, its log (provisioning, for a launch) is written there."""
+    if stream is None:
+        return sky().get(request_id)
+    return sky().stream_and_get(request_id, output_stream=stream)
 
 
 def tail_logs(cluster: str, job_id: int | None, stream: TextIO) -> int:
