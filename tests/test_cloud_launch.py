@@ -188,3 +188,11 @@ def test_ctrl_c_or_sigterm_cancels_launches_and_tears_every_cluster_down(tmp_pat
     for itype in ("g4dn.xlarge", "g5.xlarge"):
         state = json.loads((plan_dir / "launch" / f"{itype}.json").read_text())
         assert state["status"] == "interrupted" and state["down"] == "torn down"
+
+
+def test_a_moved_plan_is_refused_before_anything_launches(tmp_path, fake_sky):
+    plan_dir = make(tmp_path, ["g4dn.xlarge"])
+    moved = plan_dir.rename(tmp_path / "moved")
+    with pytest.raises(KpbenchError, match="plan again with --out"):
+        launch(moved)
+    assert fake_sky.calls == []

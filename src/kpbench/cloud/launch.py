@@ -69,10 +69,14 @@ def launch_plan(plan_dir: Path, *, say: Callable[[str], None] = print, poll_s: f
     if (plan_dir / LAUNCH_DIR).exists():
         raise KpbenchError(f"{plan_dir}: this plan was launched already ({LAUNCH_DIR}/ exists); "
                            f"`kpbench cloud collect {plan_dir}` reads it, or plan again into a new --out")
+    if plan.get("plan_dir") not in (None, str(plan_dir)):
+        # The tasks name the wheel and data by absolute path: a moved plan would ship nothing.
+        raise KpbenchError(f"{plan_dir}: this plan was written as {plan['plan_dir']} and its tasks point there; "
+                           f"plan again with --out {plan_dir}")
     sky_api.sky()
     sky_api.check_aws()
     work = plan["workload"]
-    tasks = [(e, sky_api.task_from_yaml(str(plan_dir / e["yaml"]))) for e in plan["entries"]]
+    tasks = [(e, _task(plan_dir / e["yaml"])) for e in plan["entries"]]
     suffix = secrets.token_hex(2)
     states = [Launched(e["instance_type"], f"{task_name(e['instance_type'])}-{suffix}"[:40], e["yaml"],
                        bool(plan.get("use_spot")), int(work.get("nodes", 1)), float(work["max_minutes"]),
@@ -94,6 +98,15 @@ def launch_plan(plan_dir: Path, *, say: Callable[[str], None] = print, poll_s: f
                         + ", ".join(f"{s.instance_type}: {s.status}" for s in failed)
                         + f"); `kpbench cloud collect {plan_dir}` reads the ones that did")
     return states
+
+
+def _task(path: Path):
+    try:
+        return sky_api.task_from_yaml(str(path))
+    except FileNotFoundError:
+        raise KpbenchError(f"{path}: missing from the plan directory") from None
+    except Exception as e:  # noqa: BLE001 - SkyPilot's own validation errors, one line
+        raise KpbenchError(f"{path.name}: SkyPilot rejects this task: {sky_api.one_line(e)}") from None
 
 
 def _watch(plan_dir: Path, states: list[Launched], threads: list[threading.Thread], stop, say, poll_s: float) -> None:

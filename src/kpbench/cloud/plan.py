@@ -223,7 +223,7 @@ def write_plan(plan: Plan, out_dir: Path, *, wheel: Path | None, data: str) -> P
             task = build_task(e.instance, workload, wheel_name=built.name, mounts=mounts,
                               use_spot=plan.spot, price_per_hour=price)
             atomic.write_text(tmp / e.yaml_name, to_yaml(task))
-        atomic.write_json(tmp / PLAN_FILE, _plan_json(plan, built.name, workload))
+        atomic.write_json(tmp / PLAN_FILE, {**_plan_json(plan, built.name, workload), "plan_dir": str(out_dir)})
         if out_dir.exists():
             out_dir.rmdir()
         os.rename(tmp, out_dir)
