@@ -159,6 +159,13 @@ def test_launch_then_collect_on_the_command_line(tmp_path, fake_sky, capsys):
     assert "Records: 2" in out and "report.html" in out and "cloud: g5.xlarge" in out
 
 
+def waiting_launches(calls_file: Path) -> int:
+    if not calls_file.exists():
+        return 0
+    lines = [json.loads(line) for line in calls_file.read_text().splitlines() if line.endswith("}")]
+    return sum(1 for c in lines if c["call"] == "get" and c.get("kind") == "launch")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_cancels_launches_and_tears_every_cluster_down(tmp_path, signum):
@@ -169,10 +176,7 @@ def test_ctrl_c_or_sigterm_cancels_launches_and_tears_every_cluster_down(tmp_pat
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 60
-        while time.time() < deadline:
-            seen = calls_file.read_text().count('"call": "get", "request_id": "req-') if calls_file.exists() else 0
-            if seen >= 3:  # the check, then both launches waiting
-                break
+        while time.time() < deadline and waiting_launches(calls_file) < 2:
             time.sleep(0.1)
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
