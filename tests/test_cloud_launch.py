@@ -30,8 +30,8 @@ def fake_sky():
     sky_api.use(None)
 
 
-def make(tmp_path: Path, instances=THREE, max_minutes: float = 30.0) -> Path:
-    plan = make_plan(PlanConfig(list(instances), Workload(max_minutes=max_minutes)))
+def make(tmp_path: Path, instances=THREE, max_minutes: float = 30.0, nodes: int = 1) -> Path:
+    plan = make_plan(PlanConfig(list(instances), Workload(max_minutes=max_minutes, nodes=nodes)))
     return write_plan(plan, tmp_path / "plan", wheel=fake_wheel(tmp_path), data="synthetic")
 
 
@@ -109,7 +109,7 @@ def test_a_failed_job_still_tears_its_cluster_down(tmp_path, fake_sky):
         launch(plan_dir)
     state = json.loads((plan_dir / "launch" / "g4dn.xlarge.json").read_text())
     assert state["job_exit_code"] == 100 and state["down"] == "torn down"
-    with pytest.raises(RunFailed, match="no bench Record"):
+    with pytest.raises(RunFailed, match="no Record in the job logs"):
         collect(plan_dir)
 
 
@@ -156,7 +156,7 @@ def test_launch_then_collect_on_the_command_line(tmp_path, fake_sky, capsys):
     assert "All 2 jobs succeeded" in out and "g5.xlarge: job succeeded; cluster torn down" in out
     code, out, err = run_cli(["cloud", "collect", str(plan_dir)], capsys)
     assert code == 0, err
-    assert "Records: 2" in out and "report.html" in out and "cloud: g5.xlarge" in out
+    assert "Records: 2 bench, 0 other" in out and "report.html" in out and "cloud: g5.xlarge" in out
 
 
 def waiting_launches(calls_file: Path) -> int:
@@ -200,3 +200,11 @@ def test_a_moved_plan_is_refused_before_anything_launches(tmp_path, fake_sky):
     with pytest.raises(KpbenchError, match="plan again with --out"):
         launch(moved)
     assert fake_sky.calls == []
+
+
+def test_a_multi_node_result_is_saved_but_not_priced(tmp_path, fake_sky):
+    plan_dir = make(tmp_path, ["g5.12xlarge"], nodes=2)
+    launch(plan_dir)
+    result = collect(plan_dir)
+    assert result.records == [] and [p.name for p in result.others] == ["dist-scale.json"]
+    assert json.loads(result.others[0].read_text())["kind"] == "dist-scale" and result.report is None

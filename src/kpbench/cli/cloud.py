@@ -104,7 +104,9 @@ def collect_command(
     result = collect(plan_dir)
     for w in result.warnings:
         print(f"kpbench: warning: {w}", file=sys.stderr)
-    _print_comparison(result.comparison)
-    print(f"Records: {len(result.records)} in {Path(plan_dir) / 'records'}")
-    print(f"Compare: {', '.join(p.name for p in result.compare_files.values())}")
-    print(f"Report: {result.report.html}")
+    if result.comparison is not None:
+        _print_comparison(result.comparison)
+    print(f"Records: {len(result.records)} bench, {len(result.others)} other in {Path(plan_dir) / 'records'}")
+    if result.report is not None:
+        print(f"Compare: {', '.join(p.name for p in result.compare_files.values())}")
+        print(f"Report: {result.report.html}")

@@ -41,10 +41,10 @@ def collect(plan_dir: Path, *, report: bool = True) -> Collected:
     out = Collected()
     for state in launches:
         _collect_one(plan_dir, state, out)
-    if not out.records:
-        raise RunFailed(f"no bench Record in the job logs of {plan_dir} "
+    if not out.records and not out.others:
+        raise RunFailed(f"no Record in the job logs of {plan_dir} "
                         + (f"({'; '.join(out.warnings)})" if out.warnings else ""))
-    if report:
+    if report and out.records:  # dist-scale results (--nodes) are saved, not priced here
         from kpbench.cost import compare
         from kpbench.report import write_report
 
@@ -86,7 +86,7 @@ def _collect_one(plan_dir: Path, state: dict, out: Collected) -> None:
             out.warnings.append(f"{name}: {fname!r} in its log is not a JSON result; skipped")
             continue
         path = plan_dir / RECORDS_DIR / fname
-        if obj.get("schema") == SCHEMA:
+        if is_bench_record(obj):
             if block is not None:
                 obj["cloud"] = block
             check_record(obj, fname)
@@ -94,6 +94,11 @@ def _collect_one(plan_dir: Path, state: dict, out: Collected) -> None:
         else:
             out.others.append(path)
         atomic.write_json(path, obj)
+
+
+def is_bench_record(obj: dict) -> bool:
+    # Issue 10's dist-scale output shares the schema family with its own "kind"; only bench Records are priced.
+    return obj.get("schema") == SCHEMA and obj.get("kind", "bench") == "bench" and isinstance(obj.get("figures"), dict)
 
 
 def cloud_block(state: dict, stamp_job_s: float | None, stamp_setup_s: float | None,
