@@ -50,6 +50,8 @@ def test_written_yaml_reads_back_as_the_task_dict():
                           mounts={"~/kpbench-dist/kpbench-0.1.0-py3-none-any.whl": "/tmp/x.whl"},
                           use_spot=True, price_per_hour=0.5)
         assert yaml.safe_load(to_yaml(task)) == task
+    odd = {"a": {"indented": " x\n y\n", "no newline at end": "p: q\n\nr", "empty": {}}, "k": True, "n": 3}
+    assert yaml.safe_load(to_yaml(odd)) == odd
 
 
 def test_a_retired_instance_is_warned_with_its_replacement_and_skipped(tmp_path, capsys):

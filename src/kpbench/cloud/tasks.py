@@ -155,7 +155,7 @@ def to_yaml(obj: dict, indent: int = 0) -> str:
             out.append(f"{pad}{_key(key)}:" + ("" if value else " {}"))
             if value:
                 out.append(to_yaml(value, indent + 2).rstrip("\n"))
-        elif isinstance(value, str) and "\n" in value:
+        elif isinstance(value, str) and "\n" in value and not value[:1].isspace():  # a block needs a flush first line
             body = value if value.endswith("\n") else value + "\n"
             out.append(f"{pad}{_key(key)}: |" + ("" if value.endswith("\n") else "-"))
             out.extend(f"{pad}  {line}" if line else "" for line in body.splitlines())
