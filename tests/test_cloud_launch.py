@@ -208,3 +208,13 @@ def test_a_multi_node_result_is_saved_but_not_priced(tmp_path, fake_sky):
     result = collect(plan_dir)
     assert result.records == [] and [p.name for p in result.others] == ["dist-scale.json"]
     assert json.loads(result.others[0].read_text())["kind"] == "dist-scale" and result.report is None
+
+
+def test_parallel_one_launches_the_clusters_one_after_another(tmp_path, fake_sky):
+    plan_dir = make(tmp_path)
+    launch_plan(plan_dir, parallel=1, say=lambda line: None, poll_s=0.01)
+    order = [(c["call"], c.get("cluster")) for c in fake_sky.calls if c["call"] in ("launch", "down")]
+    assert [call for call, _ in order] == ["launch", "down"] * 3
+    assert all(order[i][1] == order[i + 1][1] for i in range(0, 6, 2))
+    with pytest.raises(KpbenchError, match="--parallel must be at least 1"):
+        launch_plan(make(tmp_path / "again"), parallel=0)

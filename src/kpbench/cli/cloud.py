@@ -85,11 +85,14 @@ def _print_plan(plan) -> None:
 @cloud_app.command("launch")
 def launch_command(
     plan_dir: Path = typer.Argument(..., metavar="DIR", help="A plan directory from `kpbench cloud plan`."),
+    parallel: Optional[int] = typer.Option(
+        None, "--parallel", help="Clusters at a time (default: all at once; 1 keeps queueing out of provision_s)."
+    ),
 ) -> None:
     """Launch every task of a plan through SkyPilot, follow the jobs, and tear every cluster down."""
     from kpbench.cloud import launch_plan
 
-    states = launch_plan(plan_dir)
+    states = launch_plan(plan_dir, parallel=parallel)
     print(f"All {len(states)} jobs succeeded; next: kpbench cloud collect {plan_dir}")
 
 

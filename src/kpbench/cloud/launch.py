@@ -62,8 +62,12 @@ class Launched:
         return self.down in ("torn down", "already gone", "never launched")
 
 
-def launch_plan(plan_dir: Path, *, say: Callable[[str], None] = print, poll_s: float = 0.5) -> list[Launched]:
-    """Launch every task of the plan; returns when all clusters are down. RunFailed if a job failed."""
+def launch_plan(plan_dir: Path, *, parallel: int | None = None, say: Callable[[str], None] = print,
+                poll_s: float = 0.5) -> list[Launched]:
+    """Launch every task of the plan (``parallel`` clusters at a time; None: all at once); returns when
+    all clusters are down. RunFailed if a job failed."""
+    if parallel is not None and parallel < 1:
+        raise KpbenchError(f"--parallel must be at least 1, got {parallel}")
     plan_dir = Path(plan_dir).absolute()
     plan = read_plan(plan_dir)
     if (plan_dir / LAUNCH_DIR).exists():
@@ -84,7 +88,8 @@ def launch_plan(plan_dir: Path, *, say: Callable[[str], None] = print, poll_s: f
     (plan_dir / LOG_DIR).mkdir(exist_ok=True)
     for s in states:
         _save(plan_dir, s)
-    threads = [threading.Thread(target=_run_one, args=(plan_dir, s, t, int(plan["autostop_minutes"])),
+    slots = threading.Semaphore(parallel or len(states))
+    threads = [threading.Thread(target=_run_one, args=(plan_dir, s, t, int(plan["autostop_minutes"]), slots),
                                 name=f"kpbench-{s.instance_type}", daemon=True)
                for s, (_, t) in zip(states, tasks)]
     with stop_on_signals() as stop:
@@ -166,7 +171,13 @@ def _stop_all(plan_dir: Path, states: list[Launched], threads: list[threading.Th
     _report_down_failures(states, say)
 
 
-def _run_one(plan_dir: Path, s: Launched, task, autostop_minutes: int) -> None:
+def _run_one(plan_dir: Path, s: Launched, task, autostop_minutes: int, slots: threading.Semaphore) -> None:
+    with slots:
+        if not s.finished:  # not stopped while waiting for a slot
+            _launch_one(plan_dir, s, task, autostop_minutes)
+
+
+def _launch_one(plan_dir: Path, s: Launched, task, autostop_minutes: int) -> None:
     try:
         s.status = "launching"
         s.launched_at_s = time.time()
