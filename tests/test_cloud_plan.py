@@ -167,11 +167,13 @@ def test_a_failure_while_writing_leaves_no_plan_directory(tmp_path, monkeypatch)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wheels"]
 
 
-def test_empty_instances_and_bad_numbers_are_refused():
+def test_empty_instances_bad_numbers_and_unknown_models_are_refused_before_any_cluster():
     with pytest.raises(KpbenchError, match="--instances is empty"):
         make_plan(PlanConfig([" ", ""]))
     with pytest.raises(KpbenchError, match="at least 1"):
         make_plan(PlanConfig(["g4dn.xlarge"], Workload(repeats=0)))
+    with pytest.raises(KpbenchError, match="unknown model 'sed'"):
+        make_plan(PlanConfig(["g4dn.xlarge"], Workload(model="sed")))
 
 
 @pytest.mark.slow

@@ -95,8 +95,9 @@ def make_plan(cfg: PlanConfig) -> Plan:
     """Resolve instances, price and estimate them, check the budget. Writes nothing."""
     catalog = load_catalog(cfg.catalog)
     w = cfg.workload
-    if w.repeats < 1 or w.nodes < 1 or not (w.max_minutes > 0):
-        raise KpbenchError("--repeats and --nodes must be at least 1 and --max-minutes above 0")
+    if w.repeats < 1 or w.nodes < 1 or not (w.max_minutes > 0) or (w.epochs is not None and w.epochs < 1):
+        raise KpbenchError("--repeats, --nodes and --epochs must be at least 1 and --max-minutes above 0")
+    _check_model(w.model)
     instances, warnings = resolve_instances(cfg.instances, catalog, replace_retired=cfg.replace_retired)
     records = [load_record(p) for p in cfg.records]
     entries = []
@@ -112,6 +113,14 @@ def make_plan(cfg: PlanConfig) -> Plan:
                            f"${cfg.max_cost_usd:.2f}; nothing written (fewer instances, --repeats or "
                            f"--max-minutes, or a --record of the same workload for a closer estimate)")
     return plan
+
+
+def _check_model(name: str | None) -> None:
+    # Here, not on the cluster: a typo found there has already paid for provisioning.
+    from kpbench.models import MODEL_NAMES
+
+    if name is not None and name not in MODEL_NAMES:
+        raise KpbenchError(f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}")
 
 
 def resolve_instances(names: list[str], catalog: Catalog, *, replace_retired: bool) -> tuple[list[Instance], list[str]]:
