@@ -31,9 +31,9 @@ def version() -> None:
 
 def _register() -> None:
     # Each module adds its commands to `app`; the order here is the order in --help.
-    from kpbench.cli import bench, cost, data, dist, report, train
+    from kpbench.cli import bench, cloud, cost, data, dist, report, train
 
-    for module in (data, train, dist, bench, cost, report):
+    for module in (data, train, dist, bench, cost, report, cloud):
         module.register(app)
 
 

@@ -22,7 +22,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "instance_type", "provider", "region", "vcpus", "memory_gb", "gpu", "gpu_count",
     "gpu_memory_gb", "gpu_purpose", "price_per_hour", "price_date", "price_source",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("spot_price_per_hour", "retired", "retired_date", "notes")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("spot_price_per_hour", "retired", "retired_date", "notes", "replacement")
 GPU_PURPOSES = ("ml", "graphics")
 _YES = {"yes", "true", "1", "y"}
 _NO = {"no", "false", "0", "n", ""}
@@ -48,6 +48,7 @@ class Instance:
     retired: bool
     retired_date: str | None
     notes: str = ""
+    replacement: str | None = None  # for a retired type: today's nearest type (`kpbench cloud plan` offers it)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -160,4 +161,5 @@ def _instance(path: Path, row: int, cell: dict[str, str]) -> Instance:
         retired=retired_raw in _YES,
         retired_date=cell.get("retired_date") or None,
         notes=cell.get("notes", ""),
+        replacement=cell.get("replacement") or None,
     )

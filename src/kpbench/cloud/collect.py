@@ -1,0 +1,133 @@
+"""`kpbench cloud collect DIR`: the Records out of the saved job logs, with their provisioning time, then compare and report.
+
+Each bench Record gets a top-level ``"cloud"`` block: ``provision_s`` is the launch call to the
+job's start (sky.queue's ``start_at``, else the task's own ``KPBENCH-JOB-START`` stamp), a
+billed phase that is neither ``init_s`` nor ``train_s``; ``setup_s`` (inside it) is the task's
+setup, when its stamps are in the log. Nothing here talks to SkyPilot: it reads what launch saved.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kpbench import atomic
+from kpbench.bench.record import SCHEMA, check_record
+from kpbench.cloud.launch import LAUNCH_DIR
+from kpbench.cloud.plan import read_plan
+from kpbench.cloud.transfer import decode_log, loads, record_name_ok
+from kpbench.errors import KpbenchError, RunFailed
+
+RECORDS_DIR, COMPARE_DIR, REPORT_DIR = "records", "compare", "report"
+
+
+@dataclass
+class Collected:
+    records: list[Path] = field(default_factory=list)  # bench Records, with their cloud block
+    others: list[Path] = field(default_factory=list)  # other results (dist-scale Records)
+    warnings: list[str] = field(default_factory=list)
+    compare_files: dict[str, Path] = field(default_factory=dict)
+    report: object | None = None  # kpbench.report.ReportPaths
+    comparison: object | None = None
+
+
+def collect(plan_dir: Path, *, report: bool = True) -> Collected:
+    """Write DIR/records/*.json from the logs; then DIR/compare/ and DIR/report/ from the Records."""
+    plan_dir = Path(plan_dir).absolute()
+    read_plan(plan_dir)
+    launches = _launches(plan_dir)
+    out = Collected()
+    for state in launches:
+        _collect_one(plan_dir, state, out)
+    if not out.records and not out.others:
+        raise RunFailed(f"no Record in the job logs of {plan_dir} "
+                        + (f"({'; '.join(out.warnings)})" if out.warnings else ""))
+    if report and out.records:  # dist-scale results (--nodes) are saved, not priced here
+        from kpbench.cost import compare
+        from kpbench.report import write_report
+
+        out.comparison = compare(out.records)
+        out.compare_files = out.comparison.write(plan_dir / COMPARE_DIR)
+        out.report = write_report(out.records, [], plan_dir / REPORT_DIR)
+    return out
+
+
+def _launches(plan_dir: Path) -> list[dict]:
+    files = sorted((plan_dir / LAUNCH_DIR).glob("*.json"))
+    if not files:
+        raise KpbenchError(f"{plan_dir}: nothing launched yet (no {LAUNCH_DIR}/); run `kpbench cloud launch {plan_dir}`")
+    states = []
+    for f in files:
+        try:
+            states.append(json.loads(f.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise KpbenchError(f"{f}: unreadable launch state ({e})") from None
+    return states
+
+
+def _collect_one(plan_dir: Path, state: dict, out: Collected) -> None:
+    name = state.get("instance_type", "?")
+    log = plan_dir / str(state.get("log") or "")
+    if not log.is_file():
+        out.warnings.append(f"{name}: no job log ({state.get('status')}: {state.get('error') or 'no job ran'})")
+        return
+    with open(log, encoding="utf-8", errors="replace") as f:
+        decoded = decode_log(f)
+    out.warnings += [f"{name}: {p}" for p in decoded.problems]
+    if not decoded.files:
+        out.warnings.append(f"{name}: no Record in its log ({state.get('status')}, exit {state.get('job_exit_code')})")
+        return
+    block = cloud_block(state, decoded.job_start_s, decoded.setup_start_s, out.warnings)
+    for fname, data in decoded.files.items():
+        obj = loads(data)
+        if obj is None or not record_name_ok(fname):
+            out.warnings.append(f"{name}: {fname!r} in its log is not a JSON result; skipped")
+            continue
+        path = plan_dir / RECORDS_DIR / fname
+        if is_bench_record(obj):
+            if block is not None:
+                obj["cloud"] = block
+            check_record(obj, fname)
+            out.records.append(path)
+        else:
+            out.others.append(path)
+        atomic.write_json(path, obj)
+
+
+def is_bench_record(obj: dict) -> bool:
+    # Issue 10's dist-scale output shares the schema family with its own "kind"; only bench Records are priced.
+    return obj.get("schema") == SCHEMA and obj.get("kind", "bench") == "bench" and isinstance(obj.get("figures"), dict)
+
+
+def cloud_block(state: dict, stamp_job_s: float | None, stamp_setup_s: float | None,
+                warnings: list[str]) -> dict | None:
+    """The Record's "cloud" property; None (with a warning) when the job's start is unknown."""
+    launched = state.get("launched_at_s")
+    start, source = state.get("job_start_at_s"), "sky.queue start_at"
+    if start is None:
+        start, source = stamp_job_s, "task timestamp (KPBENCH-JOB-START)"
+    if launched is None or start is None or start < launched:
+        warnings.append(f"{state.get('instance_type')}: the job's start is unknown or before the launch call "
+                        f"(clock skew?); the Record has no provisioning time")
+        return None
+    block = {
+        "provision_s": round(start - launched, 3),
+        "setup_s": None,
+        "cluster": state["cluster"],
+        "launched_utc": _utc(launched),
+        "job_start_utc": _utc(start),
+        "job_start_source": source,
+        "instance_type": state["instance_type"],
+        "use_spot": bool(state.get("use_spot")),
+        "nodes": int(state.get("nodes") or 1),
+        "provider": "aws",
+    }
+    if stamp_setup_s is not None and stamp_job_s is not None and stamp_job_s >= stamp_setup_s:
+        block["setup_s"] = round(stamp_job_s - stamp_setup_s, 3)
+    return block
+
+
+def _utc(epoch_s: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
