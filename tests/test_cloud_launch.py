@@ -78,14 +78,17 @@ def test_collect_brings_records_home_with_provisioning_time_then_compares_and_re
         assert cloud["instance_type"] == rec["machine"]["instance_type"]
     assert {r.instance_type for r in result.comparison.rows} == set(THREE)
     assert (plan_dir / "compare" / "compare.csv").is_file()
-    assert result.report.html.is_file() and "g6.xlarge" in result.report.html.read_text()
+    from kpbench.report import write_report  # the CLI writes the report from what collect gathered
+
+    report = write_report(result.records, [], plan_dir / "report")
+    assert report.html.is_file() and "g6.xlarge" in report.html.read_text()
 
 
 def test_without_the_queue_the_tasks_own_timestamp_times_provisioning(tmp_path, fake_sky):
     fake_sky.configure({"g4dn.xlarge": "no-queue"})
     plan_dir = make(tmp_path, ["g4dn.xlarge"])
     launch(plan_dir)
-    [path] = collect(plan_dir, report=False).records
+    [path] = collect(plan_dir, compare_records=False).records
     cloud = json.loads(path.read_text())["cloud"]
     assert cloud["job_start_source"].startswith("task timestamp") and 42.7 <= cloud["provision_s"] < 45
 
@@ -98,7 +101,7 @@ def test_a_failed_launch_still_tears_its_cluster_down_and_the_others_are_collect
     state = json.loads((plan_dir / "launch" / "g5.xlarge.json").read_text())
     assert state["status"] == "launch-failed" and "Failed to provision" in state["error"]
     assert state["down"] == "torn down"
-    result = collect(plan_dir, report=False)
+    result = collect(plan_dir, compare_records=False)
     assert len(result.records) == 2 and any(w.startswith("g5.xlarge: no job log") for w in result.warnings)
 
 
@@ -207,7 +210,7 @@ def test_a_multi_node_result_is_saved_but_not_priced(tmp_path, fake_sky):
     launch(plan_dir)
     result = collect(plan_dir)
     assert result.records == [] and [p.name for p in result.others] == ["dist-scale.json"]
-    assert json.loads(result.others[0].read_text())["kind"] == "dist-scale" and result.report is None
+    assert json.loads(result.others[0].read_text())["kind"] == "dist-scale" and result.comparison is None
 
 
 def test_parallel_one_launches_the_clusters_one_after_another(tmp_path, fake_sky):

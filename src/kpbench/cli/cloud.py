@@ -101,15 +101,18 @@ def collect_command(
     plan_dir: Path = typer.Argument(..., metavar="DIR", help="A launched plan directory."),
 ) -> None:
     """Read the Records from the saved job logs into DIR/records, then compare and report them."""
-    from kpbench.cli.cost import _print_comparison
+    from kpbench.cli.cost import print_comparison
     from kpbench.cloud import collect
+    from kpbench.cloud.collect import REPORT_DIR
+    from kpbench.report import write_report
 
     result = collect(plan_dir)
+    report = write_report(result.records, [], Path(plan_dir).absolute() / REPORT_DIR) if result.records else None
     for w in result.warnings:
         print(f"kpbench: warning: {w}", file=sys.stderr)
     if result.comparison is not None:
-        _print_comparison(result.comparison)
+        print_comparison(result.comparison)
     print(f"Records: {len(result.records)} bench, {len(result.others)} other in {Path(plan_dir) / 'records'}")
-    if result.report is not None:
+    if report is not None:
         print(f"Compare: {', '.join(p.name for p in result.compare_files.values())}")
-        print(f"Report: {result.report.html}")
+        print(f"Report: {report.html}")

@@ -43,7 +43,7 @@ def compare_command(
     if as_json:
         print(json.dumps(comp.to_dict(), indent=2))
         return
-    _print_comparison(comp)
+    print_comparison(comp)
     if paths:
         print(f"wrote {', '.join(p.name for p in paths.values())} in {out}")
 
@@ -88,7 +88,7 @@ def catalog_command(
         console.print(f"source: {source}", highlight=False, markup=False)
 
 
-def _print_comparison(comp: Comparison) -> None:
+def print_comparison(comp: Comparison) -> None:
     # Terminals are often 80 columns: machine and GPU go under the label, notes under the
     # table, and $/M images (in --json, --out) only when there is room.
     from rich import box

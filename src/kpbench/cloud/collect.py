@@ -29,12 +29,14 @@ class Collected:
     others: list[Path] = field(default_factory=list)  # other results (dist-scale Records)
     warnings: list[str] = field(default_factory=list)
     compare_files: dict[str, Path] = field(default_factory=dict)
-    report: object | None = None  # kpbench.report.ReportPaths
     comparison: object | None = None
 
 
-def collect(plan_dir: Path, *, report: bool = True) -> Collected:
-    """Write DIR/records/*.json from the logs; then DIR/compare/ and DIR/report/ from the Records."""
+def collect(plan_dir: Path, *, compare_records: bool = True) -> Collected:
+    """Write DIR/records/*.json from the logs, then DIR/compare/ from the Records.
+
+    The report (DIR/report/, see REPORT_DIR) is written by the caller: report sits above cloud.
+    """
     plan_dir = Path(plan_dir).absolute()
     read_plan(plan_dir)
     launches = _launches(plan_dir)
@@ -44,13 +46,11 @@ def collect(plan_dir: Path, *, report: bool = True) -> Collected:
     if not out.records and not out.others:
         raise RunFailed(f"no Record in the job logs of {plan_dir} "
                         + (f"({'; '.join(out.warnings)})" if out.warnings else ""))
-    if report and out.records:  # dist-scale results (--nodes) are saved, not priced here
-        from kpbench.cost import compare
-        from kpbench.report import write_report
+    if compare_records and out.records:  # dist-scale results (--nodes) are saved, not priced here
+        from kpbench.cost import compare, write_comparison
 
         out.comparison = compare(out.records)
-        out.compare_files = out.comparison.write(plan_dir / COMPARE_DIR)
-        out.report = write_report(out.records, [], plan_dir / REPORT_DIR)
+        out.compare_files = write_comparison(out.comparison, plan_dir / COMPARE_DIR)
     return out
 
 
