@@ -38,6 +38,10 @@ def scale_command(
     budget: float = typer.Option(20.0, "--budget", min=1.0, help="Seconds of training per --compare-hooks variant."),
     device: str = typer.Option("cpu", "--device", help="cpu (gloo) or cuda (NCCL, one GPU per worker; not yet run on a GPU)."),
     json_out: bool = typer.Option(False, "--json", help="Print the rows, the α-β fit and the prediction as JSON on stdout."),
+    nnodes: int = typer.Option(1, "--nnodes", min=1, help="Machines taking part; run the same command on each (torchrun's --nnodes)."),
+    node_rank: int = typer.Option(0, "--node-rank", min=0, help="This machine's index, 0 … nnodes-1; node 0 writes the Record."),
+    rdzv_endpoint: Optional[str] = typer.Option(None, "--rdzv-endpoint", help="HOST:PORT of node 0, where the workers meet (c10d)."),
+    local_addr: Optional[str] = typer.Option(None, "--local-addr", help="This node's address as the others see it."),
 ) -> None:
     """Time DDP steps per worker count, fit the α-β all-reduce model, predict other clusters."""
     import warnings
@@ -47,6 +51,8 @@ def scale_command(
     from kpbench.dist.scale import measure, oversubscription_warning
 
     cfg = _config(nproc, data, model, epochs, steps, batch_size, link_limit, comm_hook, allreduce_max_mb, device)
+    cfg.nnodes, cfg.node_rank, cfg.rdzv_endpoint, cfg.local_addr = nnodes, node_rank, rdzv_endpoint, local_addr
+    cfg.resolved()
     stream = sys.stderr if json_out else sys.stdout  # with --json, stdout carries the JSON alone
     console = Console(stderr=json_out, width=None if stream.isatty() else 150)  # wide tables in logs too
     message = oversubscription_warning(cfg.nproc, cfg.cores, cfg.device)
@@ -55,6 +61,9 @@ def scale_command(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # measure() warns library callers; the line above told this user
         rows, raws = measure(cfg, on_size=lambda n: console.print(f"[bold]{n} worker(s)[/bold] …"))
+    if not raws:  # a node other than 0: its workers took part; node 0 holds the result
+        console.print(f"node {cfg.node_rank} of {cfg.nnodes} finished; node 0 writes the Record")
+        return
     _finish(cfg, rows, raws, out, console, json_out,
             budget_s=budget if compare_hooks else None)
 

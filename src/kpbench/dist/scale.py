@@ -42,10 +42,22 @@ class ScaleConfig:
     cores: int = 0  # 0: the CPUs this process may use
     device: str = "cpu"
     timeout_s: float = 900.0  # per job
+    # Several machines (a SkyPilot cluster, say): every node runs the same command with its own
+    # node_rank; each size is one torchrun job of nproc workers per node; node 0 writes the Record.
+    nnodes: int = 1
+    node_rank: int = 0
+    rdzv_endpoint: str | None = None  # HOST:PORT of node 0
+    local_addr: str | None = None
 
     def resolved(self) -> "ScaleConfig":
         if not self.nproc or any(n < 1 for n in self.nproc):
             raise KpbenchError(f"--nproc needs worker counts >= 1, got {','.join(map(str, self.nproc)) or 'none'}")
+        if self.nnodes > 1 and not self.rdzv_endpoint:
+            raise KpbenchError("--nnodes above 1 needs --rdzv-endpoint HOST:PORT (node 0's address)")
+        if self.nnodes > 1 and self.link_limit_bit_per_s:
+            raise KpbenchError("--link-limit emulates several hosts on this machine; it does not combine with --nnodes")
+        if not 0 <= self.node_rank < self.nnodes:
+            raise KpbenchError(f"--node-rank {self.node_rank}: must be 0 … {self.nnodes - 1} for --nnodes {self.nnodes}")
         self.cores = self.cores or usable_cores()
         return self
 
@@ -97,19 +109,23 @@ def job(cfg: ScaleConfig, n: int, out: Path, **over) -> dict:
     return d | over
 
 
-def run_job(cfg: ScaleConfig, n: int, workdir: Path, **over) -> dict:
-    """One fresh torchrun job of ``n`` workers; the rank-0 result."""
+def run_job(cfg: ScaleConfig, n: int, workdir: Path, **over) -> dict | None:
+    """One fresh torchrun job of ``n`` workers (per node); the rank-0 result, None on nodes other than 0."""
     out = workdir / f"result-{n}-{uuid.uuid4().hex[:6]}.json"
     spec = workdir / f"job-{out.stem}.json"
     spec.write_text(json.dumps(job(cfg, n, out, **over)), encoding="utf-8")
     env = {"OMP_NUM_THREADS": str(max(1, cfg.cores // n))}
+    if cfg.nnodes > 1:
+        env["KPBENCH_NODE_RANK"] = str(cfg.node_rank)  # the worker that writes the result lives on node 0
     if cfg.link_limit_bit_per_s and n > 1:
         from kpbench.dist import netns
 
         with netns.hosts(n, cfg.link_limit_bit_per_s) as host_list:
             netns.run_across(host_list, [str(spec)], module=WORKER_MODULE, base=Launch(env=env), timeout_s=cfg.timeout_s)
     else:
-        launch = Launch(nproc_per_node=n, run_id=f"kpbench-scale-{n}", env=env)
+        launch = Launch(nproc_per_node=n, run_id=f"kpbench-scale-{n}", env=env, nnodes=cfg.nnodes,
+                        node_rank=cfg.node_rank, rdzv_endpoint=cfg.rdzv_endpoint, local_addr=cfg.local_addr,
+                        is_host=(cfg.node_rank == 0) if cfg.nnodes > 1 else None)
         try:
             rc = subprocess.run(torchrun_command(launch, [str(spec)], module=WORKER_MODULE), env=worker_env(launch),
                                 stdout=child_stdout(), timeout=cfg.timeout_s).returncode
@@ -117,6 +133,8 @@ def run_job(cfg: ScaleConfig, n: int, workdir: Path, **over) -> dict:
             raise RunFailed(f"the {n}-worker torchrun job did not finish within {cfg.timeout_s:.0f} s") from None
         if rc != 0:
             raise RunFailed(f"the {n}-worker torchrun job failed with exit code {rc} (its output is above)")
+    if cfg.node_rank > 0:
+        return None  # global rank 0 lives on node 0, which writes the result
     if not out.is_file():
         raise RunFailed(f"the {n}-worker job ended without writing its result")
     return json.loads(out.read_text(encoding="utf-8"))
@@ -137,7 +155,9 @@ def measure(cfg: ScaleConfig, on_size=None) -> tuple[list[dict], list[dict]]:
         for n in cfg.nproc:
             if on_size:
                 on_size(n)
-            raws.append(run_job(cfg, n, Path(tmp)))
+            raw = run_job(cfg, n, Path(tmp))
+            if raw is not None:
+                raws.append(raw)
     rows = [analysis.row(r, cfg.batch_size) for r in raws]
     analysis.add_speedups(rows)
     return rows, raws

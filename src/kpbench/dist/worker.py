@@ -127,7 +127,7 @@ def _train(job: dict, device: str, rank: int, world: int) -> dict:
     for r, a, b in zip(rows, starts, starts[1:]):
         r["step_s"] = b - a  # the whole step, loop included: the parts are checked against it
     out = {"steps": rows, "warmup_steps": WARMUP_STEPS, "train_rows": len(train)}
-    if job.get("evaluate", True) and rank == 0:
+    if job.get("evaluate", True) and _writes_result(rank):
         from kpbench.train.evaluate import evaluate_rmse
 
         out["val_rmse_px"] = evaluate_rmse(model.module, val, norm, names, precision="fp32")[0]
@@ -183,6 +183,15 @@ def _timed_allreduce(t: torch.Tensor, device: str) -> float:
     return time.perf_counter() - a
 
 
+def _writes_result(rank: int) -> bool:
+    """Global rank 0, or across machines the first worker of node 0: c10d hands out ranks in
+    rendezvous order, so global rank 0 may live on any node, and node 0 is where the Record goes."""
+    node = os.environ.get("KPBENCH_NODE_RANK")
+    if node is None:
+        return rank == 0
+    return node == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
+
+
 def main(argv: list[str]) -> int:
     job = json.loads(open(argv[0], encoding="utf-8").read())
     device, rank, world = _setup(job)
@@ -192,7 +201,7 @@ def main(argv: list[str]) -> int:
         result["allreduce"] = (_allreduce_bench(int(job.get("allreduce_max_bytes", 64 << 20)), world, device)
                                if world > 1 and job.get("allreduce_max_bytes", 1) else [])
         dist.barrier()
-        if rank == 0:
+        if _writes_result(rank):
             atomic.write_json(job["out"], result)
     finally:
         dist.destroy_process_group()
