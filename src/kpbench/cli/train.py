@@ -46,6 +46,7 @@ def train_command(
     precision: Optional[Precision] = typer.Option(None, "--precision", help="auto: bf16 on CUDA and on CPUs with native bf16 where it pays, else fp32 (default: auto)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="No flip, shift, scale or rotation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.pt."),
+    force: bool = typer.Option(False, "--force", help="Start a new run in --out even if it holds files (another run's, or your own): they are replaced."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: physical cores)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -77,7 +78,7 @@ def train_command(
     console.print("  " + ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items()), highlight=False)
     console.print(Markdown(summarize(build_model(cfg.model), cfg.model).to_markdown()))
     faces = load_faces(data, progress=progress)
-    result = train(faces, cfg, out_dir=out, resume=resume, progress=progress)
+    result = train(faces, cfg, out_dir=out, resume=resume, progress=progress, force=force)
     target = "" if result.time_to_target_s is None else f", target reached at {result.time_to_target_s:.1f} s"
     console.print(
         f"[bold]val RMSE {result.final_val_rmse_px:.3f} px[/bold] after {len(result.history)} epochs, "

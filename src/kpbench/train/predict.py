@@ -10,6 +10,8 @@ import numpy as np
 
 from kpbench.data.faceset import IMAGE_SIZE, KEYPOINT_NAMES
 from kpbench.errors import KpbenchError
+from kpbench.train.checkpoint import (NUMBER, TENSORS, first_line, check_fields, check_normalisation,
+                                      load_torch_file, nonfinite_weights)
 
 MODEL_FORMAT = "kpbench.model/1"
 
@@ -51,26 +53,21 @@ class Predictor:
 
 
 def load_predictor(model_pt: str | Path, *, device: str = "auto", precision: str = "fp32") -> Predictor:
-    """Load a model.pt written by `kpbench train` (KpbenchError for a foreign or corrupt file)."""
-    from kpbench.models import MODEL_NAMES, build_model
-    from kpbench.train.checkpoint import load_torch_file
+    """Load a model.pt written by `kpbench train` (KpbenchError naming it for a foreign, damaged or diverged file)."""
+    from kpbench.models import build_model
     from kpbench.train.config import resolve_device, resolve_precision
     from kpbench.train.devdata import Normalisation
 
     path = Path(model_pt)
     if path.is_dir():
         path = path / "model.pt"
-    state = load_torch_file(path, "model file")
-    if state.get("format") != MODEL_FORMAT:
-        raise KpbenchError(f"{path}: format {state.get('format')!r}, expected {MODEL_FORMAT}")
-    name = state.get("model_name")
-    if name not in MODEL_NAMES:
-        raise KpbenchError(f"{path}: unknown model {name!r}")
+    state = load_model_file(path)
+    name = state["model_name"]
     model = build_model(name)
     try:
         model.load_state_dict(state["state_dict"])
-    except (RuntimeError, KeyError) as e:
-        raise KpbenchError(f"{path}: weights do not fit model {name!r} ({str(e).splitlines()[0][:100]})") from None
+    except (RuntimeError, KeyError, ValueError, TypeError) as e:
+        raise KpbenchError(f"{path}: weights do not fit model {name!r} ({first_line(e)})") from None
     dev = resolve_device(device)
     import torch
 
@@ -80,6 +77,32 @@ def load_predictor(model_pt: str | Path, *, device: str = "auto", precision: str
         keypoint_names=tuple(state.get("keypoint_names", KEYPOINT_NAMES)), device=dev,
         precision=resolve_precision(precision, dev, name), config=state.get("config", {}),
     )
+
+
+MODEL_SPEC = {"format": str, "model_name": str, "state_dict": TENSORS, "normalisation": {"pixel_mean": NUMBER, "pixel_std": NUMBER}}
+MODEL_OPTIONAL_SPEC = {"config": dict, "keypoint_names": list, "final_val_rmse_px": NUMBER}
+
+
+def load_model_file(path: Path) -> dict:
+    """A model.pt with what the Predictor needs, checked: structure, model name, finite weights."""
+    from kpbench.models import MODEL_NAMES
+
+    state = load_torch_file(path, "model file")
+    if state["format"] != MODEL_FORMAT:
+        raise KpbenchError(f"{path}: format {state['format']!r}, expected {MODEL_FORMAT}")
+    check_fields(path, state, MODEL_SPEC, "model file")
+    check_fields(path, state, MODEL_OPTIONAL_SPEC, "model file", optional=True)
+    if state["model_name"] not in MODEL_NAMES:
+        raise KpbenchError(f"{path}: unknown model {state['model_name']!r}")
+    names = state.get("keypoint_names", KEYPOINT_NAMES)
+    if len(names) != len(KEYPOINT_NAMES) or not all(isinstance(n, str) for n in names):
+        raise KpbenchError(f"{path}: damaged model file: 'keypoint_names' is not {len(KEYPOINT_NAMES)} names")
+    check_normalisation(path, state["normalisation"], "model file")
+    bad = nonfinite_weights(state["state_dict"])
+    if bad:
+        raise KpbenchError(f"{path}: the weights hold NaN or infinity ({', '.join(bad[:3])}): the run that wrote "
+                           "it diverged (train again with a lower --lr) or the file is damaged")
+    return state
 
 
 def score_submission(submission: dict[int, float], solution: dict[int, float], *, name: str = "submission") -> float:
