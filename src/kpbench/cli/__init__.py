@@ -58,6 +58,9 @@ def _register() -> None:
 
     for module in (data, train, bench, cost, report):
         module.register(app)
+    from kpbench.cli import predict  # evaluate, predict, score (kept apart from the shared tuple above)
+
+    predict.register(app)
 
 
 def _click_exceptions() -> list:
