@@ -2,7 +2,8 @@
 
 - ``kpbench`` (default): a few dozen examples and no deadline, so the suite stays quick and a
   busy machine (tests run in the background, 2 shared cores) never fails a test on time.
-- ``fuzz``: 5000 examples per test, for ``make fuzz`` (HYPOTHESIS_PROFILE=fuzz), not for CI.
+- ``fuzz``: 5000 examples per test (or KPBENCH_FUZZ_EXAMPLES), for ``make fuzz``
+  (HYPOTHESIS_PROFILE=fuzz), not for CI.
 
 The profile is chosen by the HYPOTHESIS_PROFILE environment variable.
 """
@@ -15,5 +16,5 @@ from hypothesis import HealthCheck, settings
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 settings.register_profile("kpbench", max_examples=30, deadline=None, suppress_health_check=_QUIET)
-settings.register_profile("fuzz", max_examples=5000, deadline=None, suppress_health_check=_QUIET)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("KPBENCH_FUZZ_EXAMPLES", "5000")), deadline=None, suppress_health_check=_QUIET)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kpbench"))

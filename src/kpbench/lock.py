@@ -128,6 +128,18 @@ def _release(out_dir: Path, held: _Held) -> None:
 @contextlib.contextmanager
 def run_dir_lock(out_dir: str | Path) -> Iterator[Path]:
     """Hold ``out_dir``'s lock for the block (creating the directory); KpbenchError if another process holds it."""
+    key, held = _enter(out_dir)
+    try:
+        yield key
+    finally:
+        with _registry_lock:
+            held.depth -= 1
+            if held.depth == 0:
+                del _held[key]
+                _release(key, held)
+
+
+def _enter(out_dir: str | Path) -> tuple[Path, _Held]:
     key = _key(out_dir)
     with _registry_lock:
         held = _held.get(key)
@@ -137,14 +149,7 @@ def run_dir_lock(out_dir: str | Path) -> Iterator[Path]:
             held.depth += 1
         else:
             held = _held[key] = _acquire(key)
-    try:
-        yield key
-    finally:
-        with _registry_lock:
-            held.depth -= 1
-            if held.depth == 0:
-                del _held[key]
-                _release(key, held)
+    return key, held
 
 
 def is_locked_here(out_dir: str | Path) -> bool:
@@ -170,11 +175,10 @@ def locks_out_dir(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-_held_until_exit: list[contextlib.ExitStack] = []
-
-
 def hold_until_exit(out_dir: str | Path) -> None:
-    """Take ``out_dir``'s lock for the rest of the process (for callers that hold no ``run_dir_lock``)."""
-    stack = contextlib.ExitStack()
-    stack.enter_context(run_dir_lock(out_dir))
-    _held_until_exit.append(stack)  # never closed: the kernel drops the flock when the process ends
+    """Take ``out_dir``'s lock for the rest of the process (for callers that hold no ``run_dir_lock``).
+
+    Never released here: the kernel drops the flock when the process ends; a later
+    ``run_dir_lock`` of the same directory in this thread re-enters it.
+    """
+    _enter(out_dir)
