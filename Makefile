@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip install -q -c constraints.txt
 STAMP = .install.stamp
 
-.PHONY: demo test bench-parse bench-peers install clean
+.PHONY: demo test fuzz bench-parse bench-peers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e '.[test]'
@@ -16,6 +16,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The property-based tests of every reader with 5000 examples each (minutes, not for CI);
+# FUZZ_EXAMPLES=N for another count. Profiles: tests/hypothesis_profiles.py.
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz KPBENCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q $(wildcard tests/test_*fuzz*.py)
 
 bench-parse: $(STAMP)
 	$(PY) benchmarks/parse.py
