@@ -138,19 +138,6 @@ def test_weights_may_name_the_run_directory(trained_run):
     assert predictor.predict(torch.zeros(2, 96, 96, dtype=torch.uint8).numpy()).shape == (2, 15, 2)
 
 
-def test_every_option_of_evaluate_predict_and_score_has_help():
-    import typer.main
-
-    from kpbench.cli import _register, app
-
-    _register()
-    group = typer.main.get_command(app)
-    for name in ("evaluate", "predict", "score"):
-        command = group.commands[name]
-        for param in command.params:
-            assert getattr(param, "help", None), f"{name} {param.name}: no help"
-
-
 def test_zero_byte_checkpoint_on_resume_is_one_line_and_leaves_the_directory_as_it_was(run_copy, trained_run, capsys):
     (run_copy / "checkpoint.pt").write_bytes(b"")
     before = sorted(p.name for p in run_copy.iterdir())

@@ -29,3 +29,16 @@ def test_an_unwritable_output_directory_is_one_line_naming_it(capsys, tmp_path):
     blocker.write_text("not a directory")
     code, _, err = run(["data", "synth", "--rows", "4", "--out", str(blocker / "out")], capsys)
     assert code == 2 and err.count("\n") == 1 and "a-file" in err and "Traceback" not in err
+
+
+def test_every_option_of_evaluate_predict_and_score_has_help():
+    import typer.main
+
+    from kpbench.cli import _register, app
+
+    _register()
+    group = typer.main.get_command(app)
+    for name in ("evaluate", "predict", "score"):
+        command = group.commands[name]
+        for param in command.params:
+            assert getattr(param, "help", None), f"{name} {param.name}: no help"

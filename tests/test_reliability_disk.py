@@ -110,3 +110,13 @@ def test_train_over_the_file_size_limit_is_one_line_naming_the_file(tmp_path):
     assert r.returncode == 2, r.stderr
     assert one_line_naming(r.stderr, out / "checkpoint.pt") and "file too large" in r.stderr
     assert not (tmp_path / "deep").exists()
+
+
+@pytest.mark.root
+def test_a_failed_write_is_still_an_oserror_for_code_that_may_skip_it(full_disk):
+    """The data cache treats a write it cannot make as optional (it catches OSError)."""
+    import errno
+
+    with pytest.raises(OSError) as e:
+        write_bytes(full_disk / "cache.npz", b"x" * (2 * MIB))
+    assert isinstance(e.value, KpbenchError) and e.value.errno == errno.ENOSPC

@@ -33,6 +33,18 @@ _NO_ROOM = {
 TEMP_PREFIX, TEMP_SUFFIX = ".", ".tmp"
 
 
+class WriteFailed(KpbenchError, OSError):
+    """A result could not be written (exit 2, one line naming the target).
+
+    Also an OSError with the original ``errno``, so that code which treats a failed write as
+    optional (the data cache) still catches it as before.
+    """
+
+    def __init__(self, message: str, errno_: int | None) -> None:
+        super().__init__(message)
+        self.errno = errno_
+
+
 def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -63,16 +75,16 @@ def atomic_open(path: str | Path, mode: str = "w", **kwargs: Any) -> Iterator[IO
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         _remove_empty(created)
-        if isinstance(e, OSError) and e.errno in _NO_ROOM:  # other OSErrors may be the caller's own
+        if isinstance(e, OSError) and not isinstance(e, WriteFailed) and e.errno in _NO_ROOM:  # others: the caller's own
             raise _as_user_error(e, path) from None
         raise
 
 
-def _as_user_error(e: OSError, path: Path) -> KpbenchError:
+def _as_user_error(e: OSError, path: Path) -> WriteFailed:
     if e.errno in _NO_ROOM:
-        return KpbenchError(f"{path}: cannot write: {_NO_ROOM[e.errno]} (nothing was written; "
-                            "an earlier version of this file is unchanged)")
-    return KpbenchError(f"{path}: cannot write: {e.strerror or e}")
+        return WriteFailed(f"{path}: cannot write: {_NO_ROOM[e.errno]} (nothing was written; "
+                           "an earlier version of this file is unchanged)", e.errno)
+    return WriteFailed(f"{path}: cannot write: {e.strerror or e}", e.errno)
 
 
 def _make_parents(path: Path) -> list[Path]:
