@@ -15,8 +15,12 @@ import typer
 from kpbench.cli.train import Device
 from kpbench.errors import KpbenchError
 
-WEIGHTS_HELP = "model.pt written by `kpbench train`, or its run directory."
-PROGRESS_HELP = "Show progress bars (on stderr) while loading data."
+# Options evaluate and predict share (typer reads them as metadata: one object serves both).
+WEIGHTS = typer.Option(None, "--weights", "-w", help="model.pt written by `kpbench train`, or its run directory.")
+OLD_MODEL = typer.Option(None, "--model", hidden=True, help="Deprecated spelling of --weights.")
+FLIP_TTA = typer.Option(False, "--flip-tta", help="Average with the mirrored image's prediction.")
+DEVICE = typer.Option("auto", "--device", help="Where to run the model.")
+PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show progress bars (on stderr) while loading data.")
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +28,14 @@ def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate_command)
     app.command("predict")(predict_command)
     app.command("score")(score_command)
+
+
+def _load(weights: Optional[Path], old_model: Optional[Path], device: Device):  # noqa: ANN202 - (Path, Predictor)
+    """The model file (--weights, or the deprecated --model FILE) and its Predictor."""
+    from kpbench.train import load_predictor
+
+    path = _weights_file(weights, old_model)
+    return path, load_predictor(path, device=device.value)
 
 
 def _weights_file(weights: Optional[Path], old_model: Optional[Path]) -> Path:
@@ -47,23 +59,21 @@ def _finite_or_error(values, model: Path, what: str) -> None:  # noqa: ANN001 - 
 
 
 def evaluate_command(
-    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=WEIGHTS_HELP),
-    model: Optional[Path] = typer.Option(None, "--model", hidden=True, help="Deprecated spelling of --weights."),
+    weights: Optional[Path] = WEIGHTS,
+    model: Optional[Path] = OLD_MODEL,
     data: str = typer.Option(..., "--data", help="A labelled file: training.zip/CSV, a directory holding it, or 'synthetic'."),
-    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the mirrored image's prediction."),
+    flip_tta: bool = FLIP_TTA,
     as_json: bool = typer.Option(False, "--json", help="Print JSON (numbers always finite) instead of a table."),
-    device: Device = typer.Option("auto", "--device", help="Where to run the model."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help=PROGRESS_HELP),
+    device: Device = DEVICE,
+    progress: bool = PROGRESS,
 ) -> None:
     """RMSE in pixels of a trained model on a labelled file, overall and per keypoint."""
     import json
 
     from kpbench.data import load_faces
-    from kpbench.train import load_predictor
     from kpbench.train.loss import rmse_of_predictions_px
 
-    path = _weights_file(weights, model)
-    predictor = load_predictor(path, device=device.value)
+    path, predictor = _load(weights, model, device)
     faces = load_faces(data, progress=progress)
     if not faces.labelled:
         raise KpbenchError(f"{data}: has no keypoint labels to evaluate against")
@@ -88,14 +98,14 @@ def evaluate_command(
 
 
 def predict_command(
-    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=WEIGHTS_HELP),
-    model: Optional[Path] = typer.Option(None, "--model", hidden=True, help="Deprecated spelling of --weights."),
+    weights: Optional[Path] = WEIGHTS,
+    model: Optional[Path] = OLD_MODEL,
     data: str = typer.Option(..., "--data", help="Kaggle test.zip/test.csv, or a directory or competition zip holding it."),
     lookup: Path = typer.Option(..., "--lookup", help="IdLookupTable.csv: the coordinates to submit."),
     out: Path = typer.Option(..., "--out", help="Submission CSV to write (RowId,Location); written atomically."),
-    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the mirrored image's prediction."),
-    device: Device = typer.Option("auto", "--device", help="Where to run the model."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help=PROGRESS_HELP),
+    flip_tta: bool = FLIP_TTA,
+    device: Device = DEVICE,
+    progress: bool = PROGRESS,
 ) -> None:
     """Write a Kaggle submission: predicted locations, clipped to [0, 96], for each lookup row."""
     import numpy as np
@@ -103,10 +113,8 @@ def predict_command(
     from kpbench.data import load_faces
     from kpbench.data.faceset import IMAGE_SIZE
     from kpbench.data.kaggle import read_lookup, write_submission
-    from kpbench.train import load_predictor
 
-    path = _weights_file(weights, model)
-    predictor = load_predictor(path, device=device.value)
+    path, predictor = _load(weights, model, device)
     test = load_faces(data, progress=progress, split="test")
     table = read_lookup(lookup, test)
     pred = predictor.predict(test.images, flip_tta=flip_tta)

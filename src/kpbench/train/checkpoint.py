@@ -150,13 +150,25 @@ def check_normalisation(path: Path, norm: dict, what: str) -> None:
         raise KpbenchError(f"{path}: damaged {what}: normalisation pixel_mean={mean!r}, pixel_std={std!r}")
 
 
+def load_checked(path: Path, what: str, fmt: str, spec: dict[str, Any], optional_spec: dict[str, Any]) -> dict:
+    """A kpbench torch file of format ``fmt`` holding ``spec`` (and ``optional_spec`` where present)."""
+    state = load_torch_file(path, what)
+    if state["format"] != fmt:
+        raise KpbenchError(f"{path}: format {state['format']!r}, expected {fmt}")
+    check_fields(path, state, spec, what)
+    check_fields(path, state, optional_spec, what, optional=True)
+    return state
+
+
+def refuse_nonfinite(path: Path, state_dict: dict, advice: str) -> None:
+    bad = nonfinite_weights(state_dict)
+    if bad:
+        raise KpbenchError(f"{path}: the weights hold NaN or infinity ({', '.join(bad[:3])}): {advice}")
+
+
 def load_checkpoint(path: Path) -> dict:
     """A checkpoint.pt with everything resume reads, checked (KpbenchError naming the file otherwise)."""
-    ckpt = load_torch_file(path, "checkpoint")
-    if ckpt["format"] != CHECKPOINT_FORMAT:
-        raise KpbenchError(f"{path}: format {ckpt['format']!r}, expected {CHECKPOINT_FORMAT}")
-    check_fields(path, ckpt, CHECKPOINT_SPEC, "checkpoint")
-    check_fields(path, ckpt, CHECKPOINT_OPTIONAL_SPEC, "checkpoint", optional=True)
+    ckpt = load_checked(path, "checkpoint", CHECKPOINT_FORMAT, CHECKPOINT_SPEC, CHECKPOINT_OPTIONAL_SPEC)
     check_fields(path, ckpt["rng"], {"generator_device": str}, "checkpoint", prefix="rng.", optional=True)
     _check_rng(path, ckpt["rng"])
     for i, entry in enumerate(ckpt["history"]):
@@ -166,10 +178,8 @@ def load_checkpoint(path: Path) -> dict:
     if ckpt["epoch"] != len(ckpt["history"]):
         raise KpbenchError(f"{path}: damaged checkpoint: epoch {ckpt['epoch']} but {len(ckpt['history'])} epochs of history")
     check_normalisation(path, ckpt["normalisation"], "checkpoint")
-    bad = nonfinite_weights(ckpt["model"])
-    if bad:
-        raise KpbenchError(f"{path}: the weights hold NaN or infinity ({', '.join(bad[:3])}): the run diverged "
-                           "or the file is damaged; start again with --force (and a lower --lr)")
+    refuse_nonfinite(path, ckpt["model"], "the run diverged or the file is damaged; start again with --force "
+                     "(and a lower --lr)")
     return ckpt
 
 

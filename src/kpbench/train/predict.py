@@ -10,8 +10,7 @@ import numpy as np
 
 from kpbench.data.faceset import IMAGE_SIZE, KEYPOINT_NAMES
 from kpbench.errors import KpbenchError
-from kpbench.train.checkpoint import (NUMBER, TENSORS, first_line, check_fields, check_normalisation,
-                                      load_torch_file, nonfinite_weights)
+from kpbench.train.checkpoint import NUMBER, TENSORS, check_normalisation, first_line, load_checked, refuse_nonfinite
 
 MODEL_FORMAT = "kpbench.model/1"
 
@@ -87,21 +86,15 @@ def load_model_file(path: Path) -> dict:
     """A model.pt with what the Predictor needs, checked: structure, model name, finite weights."""
     from kpbench.models import MODEL_NAMES
 
-    state = load_torch_file(path, "model file")
-    if state["format"] != MODEL_FORMAT:
-        raise KpbenchError(f"{path}: format {state['format']!r}, expected {MODEL_FORMAT}")
-    check_fields(path, state, MODEL_SPEC, "model file")
-    check_fields(path, state, MODEL_OPTIONAL_SPEC, "model file", optional=True)
+    state = load_checked(path, "model file", MODEL_FORMAT, MODEL_SPEC, MODEL_OPTIONAL_SPEC)
     if state["model_name"] not in MODEL_NAMES:
         raise KpbenchError(f"{path}: unknown model {state['model_name']!r}")
     names = state.get("keypoint_names", KEYPOINT_NAMES)
     if len(names) != len(KEYPOINT_NAMES) or not all(isinstance(n, str) for n in names):
         raise KpbenchError(f"{path}: damaged model file: 'keypoint_names' is not {len(KEYPOINT_NAMES)} names")
     check_normalisation(path, state["normalisation"], "model file")
-    bad = nonfinite_weights(state["state_dict"])
-    if bad:
-        raise KpbenchError(f"{path}: the weights hold NaN or infinity ({', '.join(bad[:3])}): the run that wrote "
-                           "it diverged (train again with a lower --lr) or the file is damaged")
+    refuse_nonfinite(path, state["state_dict"], "the run that wrote it diverged (train again with a lower --lr) "
+                     "or the file is damaged")
     return state
 
 
