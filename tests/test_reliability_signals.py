@@ -78,3 +78,18 @@ def test_a_keyboard_interrupt_in_a_command_prints_the_interrupted_line(capsys):
         main(["test-ctrl-c"])
     err = capsys.readouterr().err
     assert e.value.code == 130 and err.startswith("kpbench: interrupted (SIGINT)") and err.count("\n") == 1
+
+
+def test_a_command_that_stops_cleanly_says_how_to_continue_with_its_exit_code(capsys):
+    from kpbench.cli import app, main
+    from kpbench.errors import Interrupted
+
+    @app.command("test-graceful-stop", hidden=True)
+    def _graceful() -> None:
+        raise Interrupted("checkpoint written after epoch 2; continue with --resume", signal.SIGTERM)
+
+    with pytest.raises(SystemExit) as e:
+        main(["test-graceful-stop"])
+    err = capsys.readouterr().err
+    assert e.value.code == 143 and err.count("\n") == 1
+    assert err == "kpbench: interrupted (SIGTERM): checkpoint written after epoch 2; continue with --resume\n"

@@ -74,7 +74,7 @@ def evaluate_command(
     from kpbench.train.loss import rmse_of_predictions_px
 
     path, predictor = _load(weights, model, device)
-    faces = load_faces(data, progress=progress)
+    faces = load_faces(data, progress=progress and not as_json)  # --json: output a script reads whole
     if not faces.labelled:
         raise KpbenchError(f"{data}: has no keypoint labels to evaluate against")
     pred = predictor.predict(faces.images, flip_tta=flip_tta)
