@@ -186,3 +186,15 @@ def test_a_model_file_is_not_a_checkpoint(run_copy):
     shutil.copy(run_copy / "model.pt", run_copy / "checkpoint.pt")
     with pytest.raises(KpbenchError, match="format 'kpbench.model/1', expected kpbench.checkpoint/1"):
         load_checkpoint(run_copy / "checkpoint.pt")
+
+
+def test_a_checkpoint_config_holding_a_tensor_is_another_run_not_a_crash(run_copy, trained_run):
+    from kpbench.data import load_faces
+    from kpbench.lock import run_dir_lock
+    from kpbench.train.checkpoint import prepare_run_dir
+
+    resave(run_copy / "checkpoint.pt", lambda s: s["config"].__setitem__("lr", torch.zeros(3)))
+    faces = load_faces(trained_run[1] / "training.csv", progress=False)
+    info = {"sha256": faces.sha256}
+    with run_dir_lock(run_copy), pytest.raises(KpbenchError, match=r"holds another run \(differs in lr tensor"):
+        prepare_run_dir(run_copy, tiny_cfg(), info, resume=True)

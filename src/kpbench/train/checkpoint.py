@@ -239,13 +239,29 @@ def _check_same_run(out_dir: Path, ckpt: dict, cfg: TrainConfig, data_info: dict
     except (KeyError, TypeError, ValueError, AttributeError, KpbenchError):
         raise KpbenchError(f"{out_dir / CHECKPOINT}: holds no readable config") from None
     ours = cfg.identity()
-    differ = [k for k in ours if ours[k] != theirs.get(k)]
+    differ = [k for k in ours if _differs(ours[k], theirs.get(k))]
     data = ckpt.get("data")
-    if not isinstance(data, dict) or data.get("sha256") != data_info.get("sha256"):
+    if not isinstance(data, dict) or _differs(data.get("sha256"), data_info.get("sha256")):
         differ.append("data")
     if differ:
-        shown = ", ".join(f"{k} {theirs.get(k)!r}→{ours[k]!r}" if k != "data" else "data" for k in differ[:4])
+        shown = ", ".join(f"{k} {_short(theirs.get(k))}→{ours[k]!r}" if k != "data" else "data" for k in differ[:4])
         raise KpbenchError(f"{out_dir} holds another run (differs in {shown}); choose another --out")
+
+
+def _differs(ours: Any, theirs: Any) -> bool:
+    try:  # a damaged checkpoint may hold a tensor where a number belongs: `!=` is then no bool
+        return type(ours) is not type(theirs) and not _both_numbers(ours, theirs) or bool(ours != theirs)
+    except Exception:  # noqa: BLE001 - any value that cannot be compared is a difference
+        return True
+
+
+def _both_numbers(a: Any, b: Any) -> bool:
+    return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+
+
+def _short(value: Any) -> str:
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def save_checkpoint(path: Path, **state) -> None:
