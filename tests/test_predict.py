@@ -108,3 +108,8 @@ def test_negative_seed_is_a_one_line_usage_error(tmp_path, capsys):
 
     with pytest.raises(KpbenchError, match="synthetic"):
         load_faces("synthetic:64:-1")
+
+
+def test_score_of_a_location_so_far_off_that_the_rmse_overflows_is_an_error_not_inf():
+    with pytest.raises(KpbenchError, match=r"sub.csv: RowId 2: a location so far from the solution"):
+        score_submission({1: 1.0, 2: 1e308}, {1: 1.0, 2: -1e308}, name="sub.csv")
