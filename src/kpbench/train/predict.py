@@ -116,10 +116,10 @@ def score_submission(submission: dict[int, float], solution: dict[int, float], *
     b = np.array([solution[i] for i in ids], dtype=np.float64)
     if not np.isfinite(a).all():
         raise KpbenchError(f"{name}: {int((~np.isfinite(a)).sum())} locations are not numbers")
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not warned about
         rmse = float(np.sqrt(np.mean((a - b) ** 2)))
-    if not np.isfinite(rmse):
         far = ids[int(np.argmax(np.abs(a - b)))]
+    if not np.isfinite(rmse):
         raise KpbenchError(f"{name}: RowId {far}: a location so far from the solution that the RMSE overflows "
                            f"({submission[far]!r} against {solution[far]!r}); locations are pixels in 0..96")
     return rmse
