@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip install -q -c constraints.txt
 STAMP = .install.stamp
 
-.PHONY: demo test test-quick docs bench-parse bench-peers install clean
+.PHONY: demo test test-quick fuzz docs bench-parse bench-peers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e '.[test]'
@@ -24,6 +24,12 @@ test-quick: $(STAMP)
 # Tables in docs/ generated from the code's own data (a test checks they are current).
 docs: $(STAMP)
 	$(PY) -m kpbench.report.catalog docs/cost.md
+
+# The property-based tests of every reader with 5000 examples each (minutes, not for CI);
+# FUZZ_EXAMPLES=N for another count. Profiles: tests/hypothesis_profiles.py.
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz KPBENCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q $(wildcard tests/test_*fuzz*.py)
 
 bench-parse: $(STAMP)
 	$(PY) benchmarks/parse.py

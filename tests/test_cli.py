@@ -20,3 +20,16 @@ def test_an_unwritable_output_directory_is_one_line_naming_it(tmp_path):
     blocker.write_text("not a directory")
     r = run_kpbench("data", "synth", "--rows", "4", "--out", blocker / "out")
     assert r.code == 2 and r.err.count("\n") == 1 and "a-file" in r.err and "Traceback" not in r.err
+
+
+def test_every_option_of_evaluate_predict_and_score_has_help():
+    import typer.main
+
+    from kpbench.cli import _register, app
+
+    _register()
+    group = typer.main.get_command(app)
+    for name in ("evaluate", "predict", "score"):
+        command = group.commands[name]
+        for param in command.params:
+            assert getattr(param, "help", None), f"{name} {param.name}: no help"

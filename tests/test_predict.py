@@ -39,7 +39,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
 def test_predict_then_score_round_trip(trained, tmp_path, capsys):
     run, data = trained
     sub = tmp_path / "submission.csv"
-    code, out, err = _run(["predict", "--model", str(run / "model.pt"), "--data", str(data / "test.csv"),
+    code, out, err = _run(["predict", "--weights", str(run / "model.pt"), "--data", str(data / "test.csv"),
                            "--lookup", str(data / "IdLookupTable.csv"), "--out", str(sub), "--flip-tta"], capsys)
     assert code == 0, err
     rows = read_submission(sub)
@@ -64,7 +64,7 @@ def test_score_of_a_submission_with_extra_rows_is_an_error():
 
 def test_evaluate_reports_rmse_overall_and_per_keypoint(trained, capsys):
     run, data = trained
-    code, out, err = _run(["evaluate", "--model", str(run / "model.pt"), "--data", str(data / "training.csv"), "--json"], capsys)
+    code, out, err = _run(["evaluate", "--weights", str(run / "model.pt"), "--data", str(data / "training.csv"), "--json"], capsys)
     assert code == 0, err
     report = json.loads(out)
     assert report["rows"] == 64 and report["rmse_px"] > 0 and len(report["rmse_per_keypoint_px"]) == 15
@@ -108,3 +108,8 @@ def test_negative_seed_is_a_one_line_usage_error(tmp_path, capsys):
 
     with pytest.raises(KpbenchError, match="synthetic"):
         load_faces("synthetic:64:-1")
+
+
+def test_score_of_a_location_so_far_off_that_the_rmse_overflows_is_an_error_not_inf():
+    with pytest.raises(KpbenchError, match=r"sub.csv: RowId 2: a location so far from the solution"):
+        score_submission({1: 1.0, 2: 1e308}, {1: 1.0, 2: -1e308}, name="sub.csv")

@@ -7,13 +7,36 @@ computes a figure. Heavy imports (torch) happen inside commands so that
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+from typing import Iterator
 
 import typer
+from typer.core import TyperGroup
 
-from kpbench.errors import KpbenchError
+from kpbench.errors import Interrupted, KpbenchError
+
+
+class _Stopped(BaseException):
+    """A KeyboardInterrupt (Ctrl-C, or SIGTERM turned into one) on its way out of a command.
+
+    Typer turns KeyboardInterrupt into a silent ``Exit(130)``; carried as this instead, it
+    reaches ``main``, which prints the one line saying what stopped the command.
+    """
+
+
+class _Group(TyperGroup):
+    def invoke(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            raise _Stopped() from e
+
 
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -35,6 +58,9 @@ def _register() -> None:
 
     for module in (data, train, dist, bench, cost, report, cloud):
         module.register(app)
+    from kpbench.cli import predict  # evaluate, predict, score (kept apart from the shared tuple above)
+
+    predict.register(app)
 
 
 def _click_exceptions() -> list:
@@ -51,28 +77,79 @@ def _click_exceptions() -> list:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
     _register()
-    mods = _click_exceptions()
-    usage = tuple(m.ClickException for m in mods)  # UsageError, BadParameter, FileError …
-    aborts = tuple(m.Abort for m in mods if hasattr(m, "Abort")) or (typer.Abort,)
-    exits = tuple(m.Exit for m in mods if hasattr(m, "Exit")) or (typer.Exit,)
     if argv is None:
         argv = sys.argv[1:]
     if not argv:  # a bare `kpbench` shows help, and that is not an error
         argv = ["--help"]
+    with _signals_as_interrupts() as received:
+        try:
+            rv = _run(argv)
+        except (_Stopped, KeyboardInterrupt):
+            rv = 130
+        if received or rv == 130:  # typer turns a Ctrl-C while parsing into a bare 130
+            _interrupted(received[0] if received else signal.SIGINT, argv)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _run(argv: list[str]) -> object:
+    """The command's return value; every error a user can act on ends here as one line and its code."""
+    mods = _click_exceptions()
+    usage = tuple(m.ClickException for m in mods)  # UsageError, BadParameter, FileError …
+    aborts = tuple(m.Abort for m in mods if hasattr(m, "Abort")) or (typer.Abort,)
+    exits = tuple(m.Exit for m in mods if hasattr(m, "Exit")) or (typer.Exit,)
     try:
-        rv = app(args=argv, standalone_mode=False, prog_name="kpbench")
-    except KpbenchError as e:  # Interrupted and RunFailed carry their own exit codes
+        return app(args=argv, standalone_mode=False, prog_name="kpbench")
+    except Interrupted as e:  # the command stopped cleanly and says how to continue
+        text = " ".join(str(e).split())
+        prefix = "" if text.startswith("interrupted") else f"interrupted ({signal.Signals(e.signum).name}): "
+        print(f"kpbench: {prefix}{text}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    except KpbenchError as e:  # RunFailed carries its own exit code
         _fail(str(e), getattr(e, "exit_code", 2))
     except usage as e:
         _fail(e.format_message())
     except OSError as e:  # an unwritable --out, an unreadable file: the user's to fix
         _fail(f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e))
-    except aborts + (KeyboardInterrupt,):
-        print("kpbench: interrupted", file=sys.stderr)
-        sys.exit(130)
+    except aborts:
+        raise _Stopped() from None
     except exits as e:
         sys.exit(e.exit_code)
-    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[list[int]]:
+    """SIGTERM (schedulers, spot pre-emption) takes Ctrl-C's path: a KeyboardInterrupt that unwinds
+    the command, so atomic writes drop their temporary files and ``main`` prints one line.
+
+    SIGINT keeps Python's handler unless the shell ignores it (a background job): then it stays
+    ignored. SIGXFSZ is ignored so that a file-size limit (``ulimit -f``) is an EFBIG error naming
+    the file, not a silent kill. Handlers are restored on the way out (``main`` runs inside tests).
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handle(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {}
+    for sig, handler in ((signal.SIGTERM, handle), (signal.SIGINT, handle), (signal.SIGXFSZ, signal.SIG_IGN)):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted(signum: int, argv: list[str]) -> None:
+    name = signal.Signals(signum).name
+    hint = "; continue a run with `kpbench train --resume` and the same options" if argv[:1] == ["train"] else ""
+    print(f"kpbench: interrupted ({name}): stopped before finishing; temporary files removed{hint}", file=sys.stderr)
+    sys.exit(128 + signum)
 
 
 def _fail(message: str, code: int = 2) -> None:

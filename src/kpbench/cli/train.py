@@ -1,4 +1,4 @@
-"""CLI: train, evaluate, predict, score."""
+"""CLI: train (evaluate, predict and score live in cli/predict.py)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,6 @@ _D = TrainConfig()  # defaults shown in --help
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the kpbench app."""
     app.command("train")(train_command)
-    app.command("evaluate")(evaluate_command)
-    app.command("predict")(predict_command)
-    app.command("score")(score_command)
 
 
 def train_command(
@@ -46,6 +43,7 @@ def train_command(
     precision: Optional[Precision] = typer.Option(None, "--precision", help="auto: bf16 on CUDA and on CPUs with native bf16 where it pays, else fp32 (default: auto)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="No flip, shift, scale or rotation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.pt."),
+    force: bool = typer.Option(False, "--force", help="Start a new run in --out even if it holds files (another run's, or your own): they are replaced."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: physical cores)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -77,7 +75,7 @@ def train_command(
     console.print("  " + ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items()), highlight=False)
     console.print(Markdown(summarize(build_model(cfg.model), cfg.model).to_markdown()))
     faces = load_faces(data, progress=progress)
-    result = train(faces, cfg, out_dir=out, resume=resume, progress=progress)
+    result = train(faces, cfg, out_dir=out, resume=resume, progress=progress, force=force)
     target = "" if result.time_to_target_s is None else f", target reached at {result.time_to_target_s:.1f} s"
     console.print(
         f"[bold]val RMSE {result.final_val_rmse_px:.3f} px[/bold] after {len(result.history)} epochs, "
@@ -85,81 +83,3 @@ def train_command(
         f"{result.device}/{result.precision}){target}"
     )
     console.print(f"wrote {out}/: model.pt, metrics.json, curves.png, faces.png, keypoint_error.png", highlight=False)
-
-
-def evaluate_command(
-    model: Path = typer.Option(..., "--model", help="model.pt written by `kpbench train` (or its run directory)."),
-    data: str = typer.Option(..., "--data", help="A labelled file: training.zip/CSV or 'synthetic'."),
-    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the mirrored image's prediction."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    device: Device = typer.Option("auto", "--device"),
-) -> None:
-    """RMSE in pixels of a trained model on a labelled file, overall and per keypoint."""
-    import json
-
-    from kpbench.data import load_faces
-    from kpbench.train import load_predictor
-    from kpbench.train.loss import rmse_of_predictions_px
-
-    predictor = load_predictor(model, device=device.value)
-    faces = load_faces(data, progress=not as_json)
-    if not faces.labelled:
-        raise KpbenchError(f"{data}: has no keypoint labels to evaluate against")
-    pred = predictor.predict(faces.images, flip_tta=flip_tta)
-    overall, per = rmse_of_predictions_px(pred, faces.keypoints, faces.names)
-    if as_json:
-        print(json.dumps({"model": str(model), "data": str(data), "rows": len(faces), "flip_tta": flip_tta,
-                          "rmse_px": overall, "rmse_per_keypoint_px": per}, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{model} on {data} ({len(faces)} rows)")
-    table.add_column("keypoint")
-    table.add_column("RMSE (px)", justify="right")
-    for name, value in per.items():
-        table.add_row(name, f"{value:.3f}")
-    table.add_row("[bold]overall[/bold]", f"[bold]{overall:.3f}[/bold]")
-    Console().print(table)
-
-
-def predict_command(
-    model: Path = typer.Option(..., "--model", help="model.pt written by `kpbench train` (or its run directory)."),
-    data: str = typer.Option(..., "--data", help="Kaggle test.zip/test.csv."),
-    lookup: Path = typer.Option(..., "--lookup", help="IdLookupTable.csv: the coordinates to submit."),
-    out: Path = typer.Option(..., "--out", help="Submission CSV to write (RowId,Location)."),
-    flip_tta: bool = typer.Option(False, "--flip-tta", help="Average with the mirrored image's prediction."),
-    device: Device = typer.Option("auto", "--device"),
-) -> None:
-    """Write a Kaggle submission: predicted locations, clipped to [0, 96], for each lookup row."""
-    import numpy as np
-
-    from kpbench.data import load_faces
-    from kpbench.data.kaggle import read_lookup, write_submission
-    from kpbench.train import load_predictor
-
-    predictor = load_predictor(model, device=device.value)
-    test = load_faces(data, progress=True, split="test")  # a directory or competition zip holds both
-    table = read_lookup(lookup, test)
-    pred = predictor.predict(test.images, flip_tta=flip_tta)
-    locations = np.clip(pred[table.image_index, table.keypoint_index, table.axis], 0.0, 96.0)
-    write_submission(out, table.row_ids, locations)
-    print(f"wrote {out}: {len(table.row_ids)} rows for {len(test)} images")
-
-
-def score_command(
-    submission: Path = typer.Argument(..., help="Submission CSV (RowId,Location)."),
-    solution: Path = typer.Argument(..., help="Solution CSV (RowId,Location) with the true locations."),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """RMSE in pixels of a submission against a solution; rows must match one to one."""
-    import json
-
-    from kpbench.data.kaggle import read_submission
-    from kpbench.train import score_submission
-
-    rmse = score_submission(read_submission(submission), read_submission(solution), name=submission.name)
-    if as_json:
-        print(json.dumps({"submission": str(submission), "solution": str(solution), "rmse_px": rmse}))
-    else:
-        print(f"RMSE {rmse:.4f} px")

@@ -23,6 +23,7 @@ from kpbench.train.devdata import DeviceData, Normalisation, split_indices, to_d
 from kpbench.train.evaluate import autocast, evaluate_rmse
 from kpbench.train.loss import masked_mse
 from kpbench.train.schedule import lr_factor
+from kpbench.lock import locks_out_dir  # issue 12.5: one writer per --out DIR (the `safe` branch)
 
 WARMUP_STEPS = 5  # first steps of a process: allocator, oneDNN/cuDNN kernel selection
 
@@ -66,8 +67,10 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+@locks_out_dir  # issue 12.5: --out DIR is locked for the whole run, outputs included (the `safe` branch)
 def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None, resume: bool = False,
-          progress: bool = True, on_event: Callable[[str, dict], None] | None = None) -> TrainResult:
+          progress: bool = True, on_event: Callable[[str, dict], None] | None = None,
+          force: bool = False) -> TrainResult:
     """Train ``cfg.model`` on the labelled ``faces``; see docs/design.md for the result and outputs."""
     from kpbench.models import build_model
     from kpbench.train.progress import EpochProgress
@@ -84,7 +87,7 @@ def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None
         torch.backends.cudnn.benchmark = True
     data_info = {"source": faces.source, "sha256": faces.sha256, "rows": len(faces), "missing": cfg.missing}
     out_dir = Path(out_dir) if out_dir is not None else None
-    state = ckpt_mod.prepare_run_dir(out_dir, cfg, data_info, resume) if out_dir is not None else None
+    state = ckpt_mod.prepare_run_dir(out_dir, cfg, data_info, resume, force=force) if out_dir is not None else None
 
     train_idx, val_idx = split_indices(len(faces), cfg.val_frac, cfg.seed)
     train_faces = faces.subset(train_idx)

@@ -10,6 +10,7 @@ import numpy as np
 
 from kpbench.data.faceset import IMAGE_SIZE, KEYPOINT_NAMES
 from kpbench.errors import KpbenchError
+from kpbench.train.checkpoint import NUMBER, TENSORS, check_normalisation, first_line, load_checked, refuse_nonfinite
 
 MODEL_FORMAT = "kpbench.model/1"
 
@@ -51,26 +52,21 @@ class Predictor:
 
 
 def load_predictor(model_pt: str | Path, *, device: str = "auto", precision: str = "fp32") -> Predictor:
-    """Load a model.pt written by `kpbench train` (KpbenchError for a foreign or corrupt file)."""
-    from kpbench.models import MODEL_NAMES, build_model
-    from kpbench.train.checkpoint import load_torch_file
+    """Load a model.pt written by `kpbench train` (KpbenchError naming it for a foreign, damaged or diverged file)."""
+    from kpbench.models import build_model
     from kpbench.train.config import resolve_device, resolve_precision
     from kpbench.train.devdata import Normalisation
 
     path = Path(model_pt)
     if path.is_dir():
         path = path / "model.pt"
-    state = load_torch_file(path, "model file")
-    if state.get("format") != MODEL_FORMAT:
-        raise KpbenchError(f"{path}: format {state.get('format')!r}, expected {MODEL_FORMAT}")
-    name = state.get("model_name")
-    if name not in MODEL_NAMES:
-        raise KpbenchError(f"{path}: unknown model {name!r}")
+    state = load_model_file(path)
+    name = state["model_name"]
     model = build_model(name)
     try:
         model.load_state_dict(state["state_dict"])
-    except (RuntimeError, KeyError) as e:
-        raise KpbenchError(f"{path}: weights do not fit model {name!r} ({str(e).splitlines()[0][:100]})") from None
+    except (RuntimeError, KeyError, ValueError, TypeError) as e:
+        raise KpbenchError(f"{path}: weights do not fit model {name!r} ({first_line(e)})") from None
     dev = resolve_device(device)
     import torch
 
@@ -80,6 +76,26 @@ def load_predictor(model_pt: str | Path, *, device: str = "auto", precision: str
         keypoint_names=tuple(state.get("keypoint_names", KEYPOINT_NAMES)), device=dev,
         precision=resolve_precision(precision, dev, name), config=state.get("config", {}),
     )
+
+
+MODEL_SPEC = {"format": str, "model_name": str, "state_dict": TENSORS, "normalisation": {"pixel_mean": NUMBER, "pixel_std": NUMBER}}
+MODEL_OPTIONAL_SPEC = {"config": dict, "keypoint_names": list, "final_val_rmse_px": NUMBER}
+
+
+def load_model_file(path: Path) -> dict:
+    """A model.pt with what the Predictor needs, checked: structure, model name, finite weights."""
+    from kpbench.models import MODEL_NAMES
+
+    state = load_checked(path, "model file", MODEL_FORMAT, MODEL_SPEC, MODEL_OPTIONAL_SPEC)
+    if state["model_name"] not in MODEL_NAMES:
+        raise KpbenchError(f"{path}: unknown model {state['model_name']!r}")
+    names = state.get("keypoint_names", KEYPOINT_NAMES)
+    if len(names) != len(KEYPOINT_NAMES) or not all(isinstance(n, str) for n in names):
+        raise KpbenchError(f"{path}: damaged model file: 'keypoint_names' is not {len(KEYPOINT_NAMES)} names")
+    check_normalisation(path, state["normalisation"], "model file")
+    refuse_nonfinite(path, state["state_dict"], "the run that wrote it diverged (train again with a lower --lr) "
+                     "or the file is damaged")
+    return state
 
 
 def score_submission(submission: dict[int, float], solution: dict[int, float], *, name: str = "submission") -> float:
@@ -100,7 +116,13 @@ def score_submission(submission: dict[int, float], solution: dict[int, float], *
     b = np.array([solution[i] for i in ids], dtype=np.float64)
     if not np.isfinite(a).all():
         raise KpbenchError(f"{name}: {int((~np.isfinite(a)).sum())} locations are not numbers")
-    return float(np.sqrt(np.mean((a - b) ** 2)))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not warned about
+        rmse = float(np.sqrt(np.mean((a - b) ** 2)))
+        far = ids[int(np.argmax(np.abs(a - b)))]
+    if not np.isfinite(rmse):
+        raise KpbenchError(f"{name}: RowId {far}: a location so far from the solution that the RMSE overflows "
+                           f"({submission[far]!r} against {solution[far]!r}); locations are pixels in 0..96")
+    return rmse
 
 
 def _ids(ids: list[int]) -> str:
