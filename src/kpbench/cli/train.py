@@ -8,13 +8,16 @@ from typing import Optional
 
 import typer
 
+from kpbench.data import MISSING_STRATEGIES
 from kpbench.errors import KpbenchError
-from kpbench.train.config import DEVICES, MISSING, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig  # imports no torch
+from kpbench.models import MODEL_NAMES
+from kpbench.train.config import DEVICES, LR_SCALINGS, OPTIMIZERS, PRECISIONS, SCHEDULES, TrainConfig  # imports no torch
 
-ModelName = Enum("ModelName", {n: n for n in ("bncnn", "seed")}, type=str)  # kept in step with MODEL_NAMES by a test
+ModelName = Enum("ModelName", {n: n for n in MODEL_NAMES}, type=str)
 Optimizer = Enum("Optimizer", {n: n for n in OPTIMIZERS}, type=str)
 Schedule = Enum("Schedule", {n: n for n in SCHEDULES}, type=str)
-Missing = Enum("Missing", {n: n for n in MISSING}, type=str)
+Missing = Enum("Missing", {n: n for n in MISSING_STRATEGIES}, type=str)
+LrScaling = Enum("LrScaling", {n: n for n in LR_SCALINGS}, type=str)
 Device = Enum("Device", {n: n for n in DEVICES}, type=str)
 Precision = Enum("Precision", {n: n for n in PRECISIONS}, type=str)
 _D = TrainConfig()  # defaults shown in --help

@@ -77,3 +77,57 @@ def _check_same_run(out_dir: Path, ckpt: dict, cfg: TrainConfig, data_info: dict
 
 def save_checkpoint(path: Path, **state) -> None:
     torch_save({"format": CHECKPOINT_FORMAT, **state}, path)
+
+
+def save_state(path: Path, *, cfg: TrainConfig, data_info: dict, model, optimizer, generator, progress: dict,
+               history: list[dict], normalisation: dict, complete: bool, timing: dict,
+               position: dict | None = None) -> None:
+    """Everything a --resume needs to continue bit-identically, written atomically.
+
+    ``progress``: step, elapsed_s, eval_s, time_to_target_s. ``position``: where inside an
+    epoch a stop (a signal) left it (epoch, next step, the epoch's permutation, its loss sum and
+    seconds so far); None at an epoch's end.
+    """
+    import torch
+
+    save_checkpoint(
+        path, model_name=cfg.model, config=cfg.to_dict(), data=data_info,
+        model=model.state_dict(), optimizer=optimizer.state_dict(),
+        scheduler={"step": progress["step"], "elapsed_s": progress["elapsed_s"]},
+        rng={"generator": generator.get_state(), "generator_device": generator.device.type, "torch": torch.get_rng_state()},
+        epoch=len(history), history=history, normalisation=normalisation, eval_s=progress["eval_s"],
+        time_to_target_s=progress["time_to_target_s"], complete=complete, timing=timing, position=position,
+    )
+
+
+def restore_state(state: dict, path: Path, cfg: TrainConfig, *, model, optimizer, generator) -> dict:
+    """Loads a checkpoint's weights, optimizer and RNG states in place; returns its progress.
+
+    The progress: history, step, elapsed_s, eval_s, timing (of the last process that trained),
+    time_to_target_s (recomputed: a target given on resume may differ), position (or None).
+    """
+    import torch
+
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise KpbenchError(f"{path}: does not fit model {cfg.model!r} ({str(e).splitlines()[0][:100]})") from None
+    torch.set_rng_state(state["rng"]["torch"])
+    history = list(state["history"])
+    position = state.get("position")
+    if state["rng"].get("generator_device", "cpu") == generator.device.type:
+        generator.set_state(state["rng"]["generator"])
+    else:
+        # The device changed on --resume (CPU and CUDA generator states differ in form and
+        # cannot be restored across): reseed deterministically from the seed and the epoch. A
+        # half-done epoch keeps its stored permutation.
+        generator.manual_seed(cfg.seed * 1_000_003 + len(history))
+    time_to_target = None
+    if cfg.target_rmse_px is not None:
+        time_to_target = next((h["elapsed_s"] for h in history if h["val_rmse_px"] <= cfg.target_rmse_px), None)
+    return {
+        "history": history, "step": state["scheduler"]["step"], "elapsed_s": state["scheduler"]["elapsed_s"],
+        "eval_s": state.get("eval_s", 0.0), "timing": dict(state.get("timing", {})),
+        "time_to_target_s": time_to_target, "position": position,
+    }
