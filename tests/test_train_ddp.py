@@ -108,10 +108,15 @@ def test_two_workers_take_the_same_steps_as_one_process_with_twice_the_batch(tmp
                     "--val-frac", "0.25", "--device", "cpu", "--precision", "fp32", "--lr-scaling", "none",
                     "--no-progress", "--nproc", "2", "--out", str(tmp_path / "two"))
     assert done.returncode == 0, done.stderr
-    a, b = _weights(tmp_path / "one/model.pt"), _weights(tmp_path / "two/model.pt")
-    assert all(torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-6) for k in a)
     metrics = json.loads((tmp_path / "two/metrics.json").read_text())
-    assert metrics["final_val_rmse_px"] == pytest.approx(one.final_val_rmse_px, rel=1e-4)
+    assert metrics["final_val_rmse_px"] == pytest.approx(one.final_val_rmse_px, rel=1e-5)
+    assert metrics["history"][0]["train_loss"] == pytest.approx(one.history[0]["train_loss"], rel=1e-5)
+    # Adam divides by sqrt(v): a weight whose gradient is ~0 moves by up to ~lr on float rounding alone
+    # (the all-reduce sums in another order), so weights agree to a fraction of one step, most far closer
+    a, b = _weights(tmp_path / "one/model.pt"), _weights(tmp_path / "two/model.pt")
+    assert all(torch.allclose(a[k], b[k], rtol=0, atol=cfg.lr / 4) for k in a)
+    close = sum(int(torch.isclose(a[k], b[k], rtol=1e-4, atol=1e-6).sum()) for k in a)
+    assert close / sum(a[k].numel() for k in a) > 0.999
     assert metrics["distributed"] == {"world_size": 2, "per_worker_batch": 8, "global_batch": 16,
                                       "lr_scaling": "none", "peak_lr": cfg.lr}
     assert metrics["history"][0]["images"] == one.history[0]["images"]
