@@ -188,4 +188,5 @@ def test_a_rendezvous_that_never_forms_fails_within_its_timeout(tmp_path):
                     "--rdzv-endpoint", f"127.0.0.1:{port}", env={"KPBENCH_RDZV_TIMEOUT_S": "5"}, timeout_s=300)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("kpbench: error: the workers' rendezvous at 127.0.0.1:")
+    assert "did not form within 5 s" in done.stderr
     assert time.monotonic() - t0 < 120

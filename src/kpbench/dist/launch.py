@@ -98,6 +98,9 @@ class Outcome:
     worker_errors: dict[int, dict] = field(default_factory=dict)  # rank → {"message", "exit_code"}
 
 
+_AGENT_LOG = re.compile(r"^[IWE]\d{4} [\d:.]+ \d+ \S*torch/distributed/\S+\] (.*)$")
+
+
 class _AgentOutput:
     """Forwards torchrun's stderr (the workers' too) line by line, keeping back the agent's own tracebacks."""
 
@@ -121,6 +124,9 @@ class _AgentOutput:
                     block = None
             elif line.startswith("Traceback (most recent call last):"):
                 block = [line]
+            elif m := _AGENT_LOG.match(line):  # the agent's own log: only what a user acts on, in a line of ours
+                if "restart" in m.group(1).lower():
+                    self.sink.write(f"kpbench: torchrun: {m.group(1).strip()}\n")
             else:
                 self.sink.write(line)
             self.sink.flush()
@@ -208,8 +214,10 @@ def raise_for(outcome: Outcome, launch: Launch) -> None:
         raise KpbenchError(bad_input[0]["message"])
     if outcome.agent_error:
         where = f" at {launch.rdzv_endpoint}" if launch.rdzv_endpoint else ""
-        raise KpbenchError(f"the workers' rendezvous{where} failed within {launch.rdzv_timeout_s:.0f} s: "
-                           f"{outcome.agent_error[:200]}")
+        name, _, detail = outcome.agent_error.partition(": ")
+        detail = f": {detail[:160]}" if detail else ""
+        raise KpbenchError(f"the workers' rendezvous{where} did not form within {launch.rdzv_timeout_s:.0f} s "
+                           f"({name.rsplit('.', 1)[-1]}{detail}); are all --nnodes machines started, and can they reach it?")
     rank, code = outcome.failed_rank, outcome.failed_exitcode
     if rank is not None:
         how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"

@@ -157,7 +157,7 @@ def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None
     emit = on_event or (lambda name, fields: None)
     world = world_mod.from_env()
     device = world_mod.device_of(world, resolve_device(cfg.device))
-    joined = world_mod.join(world, device)
+    joined, run = world_mod.join(world, device), None
     try:
         run = _setup(faces, cfg, world, device, Path(out_dir) if out_dir is not None else None, resume)
         clock = EpochClock(device)
@@ -165,8 +165,12 @@ def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None
         with bar, stop_on_signals() as stop:
             while not run.done():
                 _epoch(run, clock, bar, stop, emit)
-        return _finish(run, clock)
+        result = _finish(run, clock)
+        world_mod.barrier(world)  # the others wait for rank 0's files: no rank leaves a group a peer still uses
+        return result
     finally:
+        if run is not None:
+            run.model = None  # DDP's reducer holds the group: drop it first (freed after the group, gloo hangs)
         world_mod.leave(joined)
 
 
@@ -318,6 +322,7 @@ def _stop_inside_epoch(run: _Run, clock: EpochClock, stop: StopFlag, position: d
     run.elapsed_s += t_stop - t0
     run.elapsed_s = world_mod.broadcast(run.world, run.elapsed_s)
     _save(run, clock, t_stop, position=position)
+    world_mod.barrier(run.world)  # every rank stops here, after rank 0 wrote the checkpoint
     where = f"in epoch {position['epoch']} after step {position['next_step']} of {run.steps_per_epoch}"
     if run.out_dir is None:
         raise Interrupted(f"stopped by {stop.signame} {where}; no --out, so nothing was saved", stop.signum)

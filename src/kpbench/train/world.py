@@ -111,6 +111,13 @@ def agree(world: World, flags: tuple[bool, ...], device: str) -> tuple[bool, ...
     return tuple(bool(v > 0) for v in t.tolist())
 
 
+def barrier(world: World) -> None:
+    if world.distributed:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
 def broadcast(world: World, obj):
     """Rank 0's ``obj`` on every rank (pickled; for small state and rank 0's checkpoint)."""
     if not world.distributed:
