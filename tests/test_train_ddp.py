@@ -190,3 +190,22 @@ def test_a_rendezvous_that_never_forms_fails_within_its_timeout(tmp_path):
     assert done.stderr.strip().splitlines()[-1].startswith("kpbench: error: the workers' rendezvous at 127.0.0.1:")
     assert "did not form within 5 s" in done.stderr
     assert time.monotonic() - t0 < 120
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_two_worker_run_checkpoints_once_and_resume_finishes_it(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "kpbench", *_train_argv(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 400
+    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # into epoch 2
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err
+    assert err.strip().count("\n") == 0 and "stopped by SIGTERM in epoch" in err and "--resume" in err
+    assert not (out / "model.pt").exists()
+    done = _kpbench(*_train_argv(out, "--resume"))
+    assert done.returncode == 0, done.stderr
+    assert [h["epoch"] for h in json.loads((out / "metrics.json").read_text())["history"]] == [1, 2, 3]

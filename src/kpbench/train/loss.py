@@ -7,12 +7,18 @@ import torch
 from kpbench.data.faceset import IMAGE_SIZE
 
 
-def masked_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the finite entries of ``target`` (NaN = missing); 0 if none."""
+def masked_sse(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed squared error over the finite entries of ``target``, their count); NaN = missing."""
     pred = pred.reshape(target.shape).float()
     mask = ~torch.isnan(target)
     diff = torch.where(mask, pred - torch.nan_to_num(target), 0.0)
-    return diff.square().sum() / mask.sum().clamp(min=1)
+    return diff.square().sum(), mask.sum()
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the finite entries of ``target`` (NaN = missing); 0 if none."""
+    sse, count = masked_sse(pred, target)
+    return sse / count.clamp(min=1)
 
 
 def squared_error_sums_px(pred_norm: torch.Tensor, target_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,7 +57,5 @@ def masked_mse_of_global_batch(pred: torch.Tensor, target: torch.Tensor, global_
     sum by the global batch's count (known to every rank: all hold all labels) and multiplies by
     the world size that DDP then divides by.
     """
-    pred = pred.reshape(target.shape).float()
-    mask = ~torch.isnan(target)
-    diff = torch.where(mask, pred - torch.nan_to_num(target), 0.0)
-    return diff.square().sum() * world_size / global_count.clamp(min=1)
+    sse, _ = masked_sse(pred, target)
+    return sse * world_size / global_count.clamp(min=1)
