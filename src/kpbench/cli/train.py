@@ -60,7 +60,7 @@ def train_command(
     precision: Optional[Precision] = typer.Option(None, "--precision", help="auto: bf16 on CUDA and on CPUs with native bf16 where it pays, else fp32 (default: auto)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="No flip, shift, scale or rotation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.pt."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads per worker (default: physical cores ÷ local workers)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads per worker (default: torch's own for one worker; CPU cores ÷ local workers for several)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars on a terminal."),
     nproc: int = typer.Option(1, "--nproc", min=1, help="Data-parallel workers on this machine, started through torchrun (gloo on CPU, NCCL on CUDA)."),
     nnodes: int = typer.Option(1, "--nnodes", min=1, help="Machines in the job (torchrun --nnodes); each runs this command with its --node-rank."),
@@ -167,7 +167,7 @@ def _warn_if_oversubscribed(cfg: TrainConfig, nproc: int) -> None:
         gpus = torch.cuda.device_count()
         if nproc > gpus:
             print(f"kpbench: warning: --nproc {nproc} is more than this machine's {gpus} GPUs: workers share them "
-                  f"(rank r uses GPU r mod {gpus}), each step slower", file=sys.stderr)
+                  f"(rank r uses GPU r mod {gpus}) and all-reduce through gloo, as NCCL takes one rank per GPU", file=sys.stderr)
         return
     cores = len(os.sched_getaffinity(0))
     if nproc > cores:

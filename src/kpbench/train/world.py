@@ -67,7 +67,10 @@ def device_of(world: World, device: str) -> str:
 
 
 def join(world: World, device: str) -> bool:
-    """Joins the process group (gloo on CPU, NCCL on CUDA) unless already joined; True if this call joined it."""
+    """Joins the process group (gloo on CPU, NCCL on CUDA: a GPU per local rank) unless already joined.
+
+    True if this call joined it (and so should leave it).
+    """
     if not world.distributed:
         return False
     import torch.distributed as dist
@@ -75,9 +78,14 @@ def join(world: World, device: str) -> bool:
     if dist.is_initialized():
         return False
     timeout_s = rdzv_timeout_s()
+    backend = "gloo"
+    if device == "cuda":
+        import torch
+
+        # NCCL refuses two ranks on one GPU; gloo all-reduces CUDA tensors too (slower, through the host)
+        backend = "nccl" if world.local_size <= torch.cuda.device_count() else "gloo"
     try:
-        dist.init_process_group("nccl" if device == "cuda" else "gloo",
-                                timeout=datetime.timedelta(seconds=timeout_s))
+        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
     except (RuntimeError, ValueError, OSError) as e:  # DistStoreError, a timeout, a refused connection
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
         raise KpbenchError(f"rank {world.rank}: the process group of {world.size} workers did not form within "
