@@ -8,6 +8,7 @@ rendezvous, restarts (``--max-restarts``) and signal forwarding exactly as a use
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import json
@@ -174,11 +175,16 @@ def supervise(launch: Launch, module_argv: list[str], *, module: str = "kpbench"
             reader = threading.Thread(target=output.pump, daemon=True)
             reader.start()
             forwarded = None
-            while proc.poll() is None:
-                if stop.requested and forwarded is None:
-                    forwarded = stop.signum
-                    proc.send_signal(forwarded)
-                time.sleep(0.05)
+            try:
+                while proc.poll() is None:
+                    if stop.requested and forwarded is None:
+                        forwarded = stop.signum
+                        proc.send_signal(forwarded)
+                    time.sleep(0.05)
+            except BaseException:  # a second signal (the user means it): the agent's whole session goes now
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                raise
             reader.join(timeout=10)
         outcome = Outcome(returncode=proc.returncode, signum=forwarded)
         output.parse(outcome)
@@ -203,7 +209,7 @@ def raise_for(outcome: Outcome, launch: Launch) -> None:
     """Turns a job that did not succeed into the one-line error (and exit code) a user sees."""
     from kpbench.errors import Interrupted, KpbenchError, RunFailed
 
-    if outcome.returncode == 0 and outcome.signum is None:
+    if outcome.returncode == 0:  # finished, even if a signal came too late to stop it
         return
     errors = outcome.worker_errors
     if outcome.signum is not None:
