@@ -84,13 +84,34 @@ def join(world: World, device: str) -> bool:
 
         # NCCL refuses two ranks on one GPU; gloo all-reduces CUDA tensors too (slower, through the host)
         backend = "nccl" if world.local_size <= torch.cuda.device_count() else "gloo"
+    timeout = datetime.timedelta(seconds=timeout_s)
     try:
-        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
+        store = _attempt_store(world, timeout)
+        if store is None:
+            dist.init_process_group(backend, timeout=timeout)
+        else:
+            dist.init_process_group(backend, store=store, rank=world.rank, world_size=world.size, timeout=timeout)
     except (RuntimeError, ValueError, OSError) as e:  # DistStoreError, a timeout, a refused connection
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
         raise KpbenchError(f"rank {world.rank}: the process group of {world.size} workers did not form within "
                            f"{timeout_s:.0f} s ({first})") from None
     return True
+
+
+def _attempt_store(world: World, timeout: datetime.timedelta):
+    """torchrun's shared store, with keys of this restart attempt only; None outside torchrun.
+
+    torchrun's agent keeps one store across restarts and torch adds no per-attempt prefix, so a
+    restarted rank could read the address a dead peer of the last attempt left there and fail
+    to connect ("Connection refused"). A prefix per TORCHELASTIC_RESTART_COUNT keeps attempts apart.
+    """
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True" or "MASTER_ADDR" not in os.environ:
+        return None
+    import torch.distributed as dist
+
+    base = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size=world.size,
+                         is_master=False, timeout=timeout)
+    return dist.PrefixStore(f"kpbench/attempt_{world.restart_count}", base)
 
 
 def leave(joined: bool) -> None:
