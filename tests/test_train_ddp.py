@@ -195,16 +195,11 @@ def test_a_rendezvous_that_never_forms_fails_within_its_timeout(tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_to_a_two_worker_run_checkpoints_once_and_resume_finishes_it(tmp_path):
+    from test_train_loop import sigterm_once_checkpointed
+
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "kpbench", *_train_argv(out)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 400
-    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)  # into epoch 2
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 143, err
+    returncode, err = sigterm_once_checkpointed([sys.executable, "-m", "kpbench", *_train_argv(out)], out)
+    assert returncode == 143, err
     assert err.strip().count("\n") == 0 and "stopped by SIGTERM in epoch" in err and "--resume" in err
     assert not (out / "model.pt").exists()
     done = _kpbench(*_train_argv(out, "--resume"))

@@ -160,6 +160,18 @@ def test_missing_strategies_train(synthetic_faces, missing):
     assert result.data["missing"] == missing and result.history
 
 
+def sigterm_once_checkpointed(cmd: list[str], out: Path) -> tuple[int, str]:
+    """Runs ``cmd``, sends it SIGTERM once ``out`` holds the first checkpoint (in epoch 2); (exit code, stderr)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 400
+    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # into epoch 2
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
 def _signal_at_step(monkeypatch, step: int, signum: int = signal.SIGTERM) -> None:
     """Sends ``signum`` to this process once, from inside training step number ``step`` (1-based, whole run)."""
     import kpbench.train.loop as loop
@@ -207,14 +219,8 @@ def test_sigterm_to_kpbench_train_exits_143_with_one_line_and_resume_finishes_th
                 "--batch-size", "8", "--threads", "1", "--no-progress", "--out", str(out), *extra]
 
     subprocess.run(command(tmp_path / "whole"), check=True, capture_output=True)
-    proc = subprocess.Popen(command(tmp_path / "cut"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while not (tmp_path / "cut/checkpoint.pt").exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)  # into epoch 2
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 143, err
+    returncode, err = sigterm_once_checkpointed(command(tmp_path / "cut"), tmp_path / "cut")
+    assert returncode == 143, err
     assert len(err.strip().splitlines()) == 1 and "stopped by SIGTERM" in err and "--resume" in err
     subprocess.run(command(tmp_path / "cut", "--resume"), check=True, capture_output=True)
     whole, cut = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("whole", "cut"))
