@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from kpbench.errors import KpbenchError
+from kpbench.errors import Interrupted, KpbenchError
 from kpbench.train import TrainConfig, train
 
 
@@ -117,9 +121,25 @@ def test_checkpoint_of_another_model_is_refused(synthetic_faces, tmp_path):
         train(synthetic_faces, _cfg(epochs=1, model="seed"), out_dir=tmp_path, resume=True, progress=False)
 
 
-def test_time_budget_stops_training_within_the_budget(synthetic_faces):
-    result = train(synthetic_faces, _cfg(epochs=None, time_budget_s=1.5), progress=False)
-    assert result.train_s < 1.5 + 1.0 and result.history
+class _FakeClock:
+    """A clock that advances a fixed step per reading: the budget rule, free of the machine's load."""
+
+    def __init__(self, step_s: float) -> None:
+        self.t, self.step_s = 0.0, step_s
+
+    def __call__(self) -> float:
+        self.t += self.step_s
+        return self.t
+
+
+def test_time_budget_stops_training_within_the_budget(synthetic_faces, monkeypatch):
+    monkeypatch.setattr("kpbench.train.clock.now", _FakeClock(0.01))
+    result = train(synthetic_faces, _cfg(epochs=None, time_budget_s=1.5, batch_size=8), progress=False)
+    assert len(result.history) > 1  # several epochs fit: the budget, not an epoch count, ended the run
+    # no step starts once the budget (minus the last evaluation) is spent: the overshoot is one reading
+    last = result.history[-1]
+    assert result.train_s <= 1.5 + last["eval_s"] + 0.01 + 1e-9
+    assert result.history[-2]["elapsed_s"] + result.history[-2]["eval_s"] < 1.5
 
 
 def test_target_rmse_stops_and_records_when_it_was_reached(synthetic_faces):
@@ -138,3 +158,71 @@ def test_no_labels_or_bad_values_are_one_line_errors(synthetic_faces):
 def test_missing_strategies_train(synthetic_faces, missing):
     result = train(synthetic_faces, _cfg(epochs=1, missing=missing, batch_size=8), progress=False)
     assert result.data["missing"] == missing and result.history
+
+
+def sigterm_once_checkpointed(cmd: list[str], out: Path) -> tuple[int, str]:
+    """Runs ``cmd``, sends it SIGTERM once ``out`` holds the first checkpoint (in epoch 2); (exit code, stderr)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 400
+    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)  # into epoch 2
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
+def _signal_at_step(monkeypatch, step: int, signum: int = signal.SIGTERM) -> None:
+    """Sends ``signum`` to this process once, from inside training step number ``step`` (1-based, whole run)."""
+    import kpbench.train.loop as loop
+
+    real, calls = loop._train_step, []
+
+    def step_then_signal(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == step:
+            signal.raise_signal(signum)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "_train_step", step_then_signal)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_epoch_checkpoints_that_step_and_resumes_bit_identically(synthetic_faces, tmp_path, monkeypatch, signum):
+    cfg = _cfg(epochs=2, batch_size=8)  # 6 steps an epoch: step 8 lies inside epoch 2
+    train(synthetic_faces, cfg, out_dir=tmp_path / "whole", progress=False)
+    _signal_at_step(monkeypatch, 8, signum)
+    with pytest.raises(Interrupted, match="after step 2 of 6; .*checkpoint.pt written: .*--resume") as stopped:
+        train(synthetic_faces, cfg, out_dir=tmp_path / "cut", progress=False)
+    assert stopped.value.exit_code == 128 + signum and len(str(stopped.value).splitlines()) == 1
+    assert not (tmp_path / "cut/model.pt").exists()
+    assert torch.load(tmp_path / "cut/checkpoint.pt", weights_only=True)["position"]["next_step"] == 2
+    monkeypatch.undo()
+    resumed = train(synthetic_faces, cfg, out_dir=tmp_path / "cut", resume=True, progress=False)
+    a, b = _weights(tmp_path / "whole/model.pt"), _weights(tmp_path / "cut/model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    whole = json.loads((tmp_path / "whole/metrics.json").read_text())
+    assert [h["val_rmse_px"] for h in resumed.history] == [h["val_rmse_px"] for h in whole["history"]]
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in whole["history"]]
+
+
+def test_signal_handlers_are_restored_after_training(synthetic_faces):
+    before = signal.getsignal(signal.SIGTERM)
+    train(synthetic_faces, _cfg(epochs=1), progress=False)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.slow
+def test_sigterm_to_kpbench_train_exits_143_with_one_line_and_resume_finishes_the_run(tmp_path):
+    def command(out: Path, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "kpbench", "train", "--data", "synthetic:512", "--model", "bncnn", "--epochs", "4",
+                "--batch-size", "8", "--threads", "1", "--no-progress", "--out", str(out), *extra]
+
+    subprocess.run(command(tmp_path / "whole"), check=True, capture_output=True)
+    returncode, err = sigterm_once_checkpointed(command(tmp_path / "cut"), tmp_path / "cut")
+    assert returncode == 143, err
+    assert len(err.strip().splitlines()) == 1 and "stopped by SIGTERM" in err and "--resume" in err
+    subprocess.run(command(tmp_path / "cut", "--resume"), check=True, capture_output=True)
+    whole, cut = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("whole", "cut"))
+    assert cut["final_val_rmse_px"] == whole["final_val_rmse_px"]
+    assert [h["train_loss"] for h in cut["history"]] == [h["train_loss"] for h in whole["history"]]

@@ -8,10 +8,22 @@ rendezvous, restarts (``--max-restarts``) and signal forwarding exactly as a use
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import errno
+import json
 import os
+import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 RDZV_TIMEOUT_S = 60  # a rendezvous that cannot form fails within this, never torch's 15-30 min default
 
@@ -66,3 +78,182 @@ def run(launch: Launch, module_argv: list[str], *, module: str = "kpbench", pref
     """Run one torchrun job to its end; ``prefix`` wraps it (e.g. ``ip netns exec HOST``)."""
     cmd = [*(prefix or []), *torchrun_command(launch, module_argv, module=module)]
     return subprocess.run(cmd, env=worker_env(launch), timeout=timeout_s)
+
+
+# --- Running a job to its end as one command: signals forwarded, failures in one line ---
+
+WORKER_ERRORS_ENV = "KPBENCH_WORKER_ERRORS"  # a folder where each worker leaves its one-line error (rank-R.json)
+_RDZV_FAILURES = ("RendezvousConnectionError", "RendezvousTimeoutError", "RendezvousClosedError", "RendezvousError",
+                  "DistNetworkError", "DistStoreError", "gaierror", "Name or service not known", "Address already in use")
+
+
+@dataclass
+class Outcome:
+    """How a supervised torchrun job ended."""
+
+    returncode: int
+    signum: int | None = None  # the signal this process received and forwarded to the job
+    failed_rank: int | None = None  # torchrun's root cause: the first rank that failed ...
+    failed_exitcode: int | None = None  # ... and its exit code (negative: killed by signal -N)
+    agent_error: str | None = None  # the agent's own exception line (a rendezvous that failed)
+    worker_errors: dict[int, dict] = field(default_factory=dict)  # rank → {"message", "exit_code"}
+
+
+_AGENT_LOG = re.compile(r"^[IWE]\d{4} [\d:.]+ \d+ \S*torch/distributed/\S+\] (.*)$")
+
+
+class _AgentOutput:
+    """Forwards torchrun's stderr (the workers' too) line by line, keeping back the agent's own tracebacks."""
+
+    def __init__(self, stream, sink) -> None:
+        self.stream, self.sink = stream, sink
+        self.held: list[str] = []
+        self.failure: list[str] = []  # the agent's failure text, parsed afterwards
+
+    def pump(self) -> None:
+        block: list[str] | None = None
+        for line in self.stream:
+            if self.failure:
+                self.failure.append(line)
+            elif block is not None:
+                block.append(line)
+                if line.strip() and not line[0].isspace():  # the exception line ends a traceback
+                    if any("torch/distributed/" in b for b in block):
+                        self.failure = block
+                    else:
+                        self.sink.writelines(block)
+                    block = None
+            elif line.startswith("Traceback (most recent call last):"):
+                block = [line]
+            elif m := _AGENT_LOG.match(line):  # the agent's own log: only what a user acts on, in a line of ours
+                if "restart" in m.group(1).lower():
+                    self.sink.write(f"kpbench: torchrun: {m.group(1).strip()}\n")
+            else:
+                self.sink.write(line)
+            self.sink.flush()
+        if block:
+            self.sink.writelines(block)
+
+    def parse(self, outcome: Outcome) -> None:
+        text = "".join(self.failure)
+        root = text.split("Root Cause", 1)[-1] if "Root Cause" in text else ""
+        if m := re.search(r"rank\s*:\s*(\d+)", root):
+            outcome.failed_rank = int(m.group(1))
+        if m := re.search(r"exitcode\s*:\s*(-?\d+)", root):
+            outcome.failed_exitcode = int(m.group(1))
+        lines = [ln.strip() for ln in self.failure if ln.strip() and not ln[0].isspace()]
+        errors = [ln for ln in lines if any(k in ln for k in _RDZV_FAILURES)]
+        if errors:
+            outcome.agent_error = errors[-1]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def supervise(launch: Launch, module_argv: list[str], *, module: str = "kpbench") -> Outcome:
+    """Runs one torchrun job to its end; SIGINT/SIGTERM sent to us are forwarded once to the agent.
+
+    The agent runs in its own session, so a Ctrl-C in the terminal reaches it once (from us),
+    not twice; it dies with us (PDEATHSIG) if we are killed.
+    """
+    from kpbench.stop import stop_on_signals
+
+    errors_dir = Path(tempfile.mkdtemp(prefix="kpbench-workers-"))
+    launch = dataclasses.replace(launch, env={**launch.env, WORKER_ERRORS_ENV: str(errors_dir)})
+    try:
+        with stop_on_signals() as stop:
+            proc = subprocess.Popen(torchrun_command(launch, module_argv, module=module), env=worker_env(launch),
+                                    stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
+                                    preexec_fn=_die_with_parent)
+            output = _AgentOutput(proc.stderr, sys.stderr)
+            reader = threading.Thread(target=output.pump, daemon=True)
+            reader.start()
+            forwarded = None
+            try:
+                while proc.poll() is None:
+                    if stop.requested and forwarded is None:
+                        forwarded = stop.signum
+                        proc.send_signal(forwarded)
+                    time.sleep(0.05)
+            except BaseException:  # a second signal (the user means it): the agent's whole session goes now
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                raise
+            reader.join(timeout=10)
+        outcome = Outcome(returncode=proc.returncode, signum=forwarded)
+        output.parse(outcome)
+        outcome.worker_errors = _read_worker_errors(errors_dir)
+        return outcome
+    finally:
+        shutil.rmtree(errors_dir, ignore_errors=True)
+
+
+def _read_worker_errors(folder: Path) -> dict[int, dict]:
+    found = {}
+    for path in sorted(folder.glob("rank-*.json")):
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            found[int(entry["rank"])] = entry
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def raise_for(outcome: Outcome, launch: Launch) -> None:
+    """Turns a job that did not succeed into the one-line error (and exit code) a user sees."""
+    from kpbench.errors import Interrupted, KpbenchError, RunFailed
+
+    if outcome.returncode == 0:  # finished, even if a signal came too late to stop it
+        return
+    errors = outcome.worker_errors
+    if outcome.signum is not None:
+        message = errors.get(0, {}).get("message") or f"stopped by {signal.Signals(outcome.signum).name}"
+        raise Interrupted(message, outcome.signum)
+    bad_input = [e for _, e in sorted(errors.items()) if e.get("exit_code") == 2]
+    if bad_input:  # every worker said the same about the input: say it once
+        raise KpbenchError(bad_input[0]["message"])
+    if outcome.agent_error:
+        where = f" at {launch.rdzv_endpoint}" if launch.rdzv_endpoint else ""
+        name, _, detail = outcome.agent_error.partition(": ")
+        detail = f": {detail[:160]}" if detail else ""
+        raise KpbenchError(f"the workers' rendezvous{where} did not form within {launch.rdzv_timeout_s:.0f} s "
+                           f"({name.rsplit('.', 1)[-1]}{detail}); are all --nnodes machines started, and can they reach it?")
+    rank, code = outcome.failed_rank, outcome.failed_exitcode
+    if rank is not None:
+        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+        message = errors.get(rank, {}).get("message")
+        raise RunFailed(f"worker rank {rank} failed ({how}{': ' + message if message else ''}) and torchrun's "
+                        f"restarts are exhausted (--max-restarts {launch.max_restarts})")
+    raise RunFailed(f"torchrun exited with code {outcome.returncode}")
+
+
+def check_endpoint(launch: Launch) -> None:
+    """A --rdzv-endpoint whose host does not resolve, or (on the node that serves it) whose port is taken: one line."""
+    from kpbench.errors import KpbenchError
+
+    if launch.rdzv_endpoint is None:
+        return
+    host, sep, port_text = launch.rdzv_endpoint.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise KpbenchError(f"--rdzv-endpoint {launch.rdzv_endpoint!r}: expected HOST:PORT")
+    port = int(port_text)
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)}
+    except socket.gaierror as e:
+        raise KpbenchError(f"--rdzv-endpoint {launch.rdzv_endpoint}: unknown host {host} ({e.strerror})") from None
+    if launch.node_rank != 0:
+        return
+    for address in addresses:  # node 0 serves the rendezvous store: its port must be free where it is local
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((address, port))
+            except OSError as e:
+                if e.errno == errno.EADDRINUSE:
+                    raise KpbenchError(f"--rdzv-endpoint {launch.rdzv_endpoint}: port {port} is already in use on this machine") from None

@@ -54,6 +54,22 @@ def hflip(images: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, 
     return images.flip(-1), flip_keypoints(keypoints)
 
 
+def draw_affine(generator: torch.Generator, rows: int, device: torch.device | str, *, flip: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The random numbers of ``rows`` transforms: (rows,4) uniform in [-1, 1), and (rows,) flip coins or None.
+
+    Drawn for a whole global batch, so that data-parallel ranks each slice their rows out of the
+    same draw and N workers x B rows transform exactly as one process with N·B rows would.
+    """
+    r = torch.rand(rows, 4, generator=generator, device=device) * 2 - 1
+    coins = torch.rand(rows, generator=generator, device=device) < 0.5 if flip else None
+    return r, coins
+
+
+def draw_flips(generator: torch.Generator, rows: int, device: torch.device | str) -> torch.Tensor:
+    """(rows,) booleans: which rows of a (global) batch a flip-only augmentation mirrors."""
+    return torch.rand(rows, generator=generator, device=device) < 0.5
+
+
 def random_affine(
     images: torch.Tensor,
     keypoints: torch.Tensor,
@@ -64,20 +80,33 @@ def random_affine(
     scale_frac: float = 0.0,
     rotate_deg: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One random similarity transform (and flip with p=0.5) per image, keypoints moved along.
+    """One random similarity transform (and flip with p=0.5) per image, keypoints moved along."""
+    r, coins = draw_affine(generator, images.shape[0], images.device, flip=flip)
+    return apply_affine(images, keypoints, r, coins, shift_px=shift_px, scale_frac=scale_frac, rotate_deg=rotate_deg)
+
+
+def apply_affine(
+    images: torch.Tensor,
+    keypoints: torch.Tensor,
+    r: torch.Tensor,
+    flipped: torch.Tensor | None,
+    *,
+    shift_px: float = 0.0,
+    scale_frac: float = 0.0,
+    rotate_deg: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The transforms drawn by draw_affine (this batch's rows of them), applied to images and keypoints.
 
     grid_sample reads the output pixel at p from the input at A·p + t; so a keypoint at k
     lands at A⁻¹(k − t). Flips are folded into A: one resampling pass for everything.
     """
-    b, dev = images.shape[0], images.device
-    r = torch.rand(b, 4, generator=generator, device=dev) * 2 - 1  # uniform in [-1, 1)
+    dev = images.device
     angle = r[:, 0] * math.radians(rotate_deg)
     scale = 1 + r[:, 1] * scale_frac  # >1 zooms in
     shift = r[:, 2:] * (shift_px / HALF)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     a = torch.stack((torch.stack((cos, -sin), -1), torch.stack((sin, cos), -1)), -2)  # (B,2,2)
-    if flip:
-        flipped = torch.rand(b, generator=generator, device=dev) < 0.5
+    if flipped is not None:
         sign = torch.where(flipped, -1.0, 1.0)
         a = a * torch.stack((sign, torch.ones_like(sign)), -1)[:, None, :]  # negate the x column
         keypoints = torch.where(flipped[:, None, None], keypoints[:, flip_index(keypoints.shape[1], dev)], keypoints)

@@ -47,6 +47,8 @@ CHECKPOINT_SPEC: dict[str, Any] = {
     "epoch": int, "history": list, "normalisation": {"pixel_mean": NUMBER, "pixel_std": NUMBER},
 }
 CHECKPOINT_OPTIONAL_SPEC: dict[str, Any] = {"eval_s": NUMBER, "timing": dict, "complete": bool}
+# Where a signal stopped an epoch (train/loop.py's _epoch), when it did; None otherwise.
+POSITION_SPEC: dict[str, Any] = {"epoch": int, "next_step": int, "perm": TENSOR, "loss_sum": TENSOR, "epoch_s": NUMBER}
 HISTORY_SPEC: dict[str, Any] = {"epoch": int, "val_rmse_px": NUMBER, "val_rmse_per_keypoint_px": dict,
                                 "elapsed_s": NUMBER, "images": int}
 
@@ -178,6 +180,14 @@ def load_checkpoint(path: Path) -> dict:
     if ckpt["epoch"] != len(ckpt["history"]):
         raise KpbenchError(f"{path}: damaged checkpoint: epoch {ckpt['epoch']} but {len(ckpt['history'])} epochs of history")
     check_normalisation(path, ckpt["normalisation"], "checkpoint")
+    position = ckpt.get("position")
+    if position is not None:
+        if not isinstance(position, dict):
+            raise KpbenchError(f"{path}: damaged checkpoint: 'position' is {_kind(position)}, expected a mapping")
+        check_fields(path, position, POSITION_SPEC, "checkpoint", prefix="position.")
+        if position["epoch"] != len(ckpt["history"]) + 1:
+            raise KpbenchError(f"{path}: damaged checkpoint: position in epoch {position['epoch']} after "
+                               f"{len(ckpt['history'])} finished epochs")
     refuse_nonfinite(path, ckpt["model"], "the run diverged or the file is damaged; start again with --force "
                      "(and a lower --lr)")
     return ckpt
@@ -266,3 +276,57 @@ def _short(value: Any) -> str:
 
 def save_checkpoint(path: Path, **state) -> None:
     torch_save({"format": CHECKPOINT_FORMAT, **state}, path)
+
+
+def save_state(path: Path, *, cfg: TrainConfig, data_info: dict, model, optimizer, generator, progress: dict,
+               history: list[dict], normalisation: dict, complete: bool, timing: dict,
+               position: dict | None = None) -> None:
+    """Everything a --resume needs to continue bit-identically, written atomically.
+
+    ``progress``: step, elapsed_s, eval_s, time_to_target_s. ``position``: where inside an
+    epoch a stop (a signal) left it (epoch, next step, the epoch's permutation, its loss sum and
+    seconds so far); None at an epoch's end.
+    """
+    import torch
+
+    save_checkpoint(
+        path, model_name=cfg.model, config=cfg.to_dict(), data=data_info,
+        model=model.state_dict(), optimizer=optimizer.state_dict(),
+        scheduler={"step": progress["step"], "elapsed_s": progress["elapsed_s"]},
+        rng={"generator": generator.get_state(), "generator_device": generator.device.type, "torch": torch.get_rng_state()},
+        epoch=len(history), history=history, normalisation=normalisation, eval_s=progress["eval_s"],
+        time_to_target_s=progress["time_to_target_s"], complete=complete, timing=timing, position=position,
+    )
+
+
+def restore_state(state: dict, path: Path, cfg: TrainConfig, *, model, optimizer, generator) -> dict:
+    """Loads a checkpoint's weights, optimizer and RNG states in place; returns its progress.
+
+    The progress: history, step, elapsed_s, eval_s, timing (of the last process that trained),
+    time_to_target_s (recomputed: a target given on resume may differ), position (or None).
+    """
+    import torch
+
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise KpbenchError(f"{path}: does not fit model {cfg.model!r} ({str(e).splitlines()[0][:100]})") from None
+    torch.set_rng_state(state["rng"]["torch"])
+    history = list(state["history"])
+    position = state.get("position")
+    if state["rng"].get("generator_device", "cpu") == generator.device.type:
+        generator.set_state(state["rng"]["generator"])
+    else:
+        # The device changed on --resume (CPU and CUDA generator states differ in form and
+        # cannot be restored across): reseed deterministically from the seed and the epoch. A
+        # half-done epoch keeps its stored permutation.
+        generator.manual_seed(cfg.seed * 1_000_003 + len(history))
+    time_to_target = None
+    if cfg.target_rmse_px is not None:
+        time_to_target = next((h["elapsed_s"] for h in history if h["val_rmse_px"] <= cfg.target_rmse_px), None)
+    return {
+        "history": history, "step": state["scheduler"]["step"], "elapsed_s": state["scheduler"]["elapsed_s"],
+        "eval_s": state.get("eval_s", 0.0), "timing": dict(state.get("timing", {})),
+        "time_to_target_s": time_to_target, "position": position,
+    }

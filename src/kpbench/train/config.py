@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from kpbench.data import MISSING_STRATEGIES
 from kpbench.errors import KpbenchError
+from kpbench.models import DEFAULT_MODEL, MODEL_NAMES
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("onecycle", "cosine", "constant")
-MISSING = ("mask", "ffill", "drop")
+# How the peak learning rate grows with the global batch (per-worker batch x workers): none,
+# linear (Goyal et al. 2017, for SGD) or sqrt (the rule for Adam-type optimizers, Malladi et al.
+# 2022). sqrt is the default because AdamW is; the one-cycle warm-up ramps up to the scaled rate.
+LR_SCALINGS = ("sqrt", "linear", "none")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 # Fields that may change between a run and its --resume (how long it goes on); all others
@@ -19,7 +24,7 @@ DEFAULT_EPOCHS = 30  # when neither epochs nor a time budget is given
 
 @dataclass
 class TrainConfig:
-    model: str = "bncnn"
+    model: str = DEFAULT_MODEL
     epochs: int | None = None  # None: DEFAULT_EPOCHS, or as many as the time budget allows
     time_budget_s: float | None = None  # training wall clock (per-epoch evaluation included)
     target_rmse_px: float | None = None  # stop when validation RMSE reaches this
@@ -41,6 +46,7 @@ class TrainConfig:
     scale_frac: float = 0.06
     rotate_deg: float = 10.0
     eval_batch_size: int = 512
+    lr_scaling: str = "sqrt"  # peak lr x f(workers) for data-parallel runs; 1 worker: lr unchanged
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,11 +64,9 @@ class TrainConfig:
         return {k: v for k, v in self.to_dict().items() if k not in EXTENSION_FIELDS}
 
     def validate(self) -> "TrainConfig":
-        from kpbench.models import MODEL_NAMES
-
         choices = {
-            "model": MODEL_NAMES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "missing": MISSING,
-            "device": DEVICES, "precision": PRECISIONS,
+            "model": MODEL_NAMES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "missing": MISSING_STRATEGIES,
+            "device": DEVICES, "precision": PRECISIONS, "lr_scaling": LR_SCALINGS,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -78,6 +82,11 @@ class TrainConfig:
         if not 0 < self.val_frac < 1:
             raise KpbenchError(f"val_frac must lie between 0 and 1, got {self.val_frac}")
         return self
+
+    def scaled_lr(self, workers: int) -> float:
+        """The peak learning rate for ``workers`` data-parallel workers (global batch = batch_size x workers)."""
+        factor = {"none": 1.0, "linear": float(workers), "sqrt": float(workers) ** 0.5}[self.lr_scaling]
+        return self.lr * factor if workers > 1 else self.lr
 
     @property
     def planned_epochs(self) -> int | None:

@@ -1,12 +1,18 @@
-"""train(): the device-resident training loop.
+"""train(): the device-resident training loop, on one process or on every rank of a torchrun job.
 
 The whole data set lives on the device as uint8; each step gathers a batch by index, normalises
 and augments it there, and runs forward/backward/step with no host synchronisation: the loss is
 summed on the device and read once per epoch. Timers synchronise the device at their edges.
+
+Data parallel (WORLD_SIZE > 1, see train/world.py): every rank holds all the data and draws the
+same permutation and augmentation numbers from the shared seed; rank r trains on its slice of
+each global batch (per-worker batch x world size) and DDP averages the gradients, so N workers
+x B rows take the same steps as one process with N·B rows. Only rank 0 writes files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,18 +20,23 @@ from typing import Any, Callable
 
 import torch
 
+from kpbench.data import require_labels
 from kpbench.data.faceset import FaceSet
-from kpbench.errors import KpbenchError
+from kpbench.errors import Interrupted, KpbenchError
+from kpbench.lock import run_dir_lock
+from kpbench.stop import StopFlag, stop_on_signals
 from kpbench.train import checkpoint as ckpt_mod
-from kpbench.train.augment import hflip, random_affine
+from kpbench.train import clock as clock_mod
+from kpbench.train import world as world_mod
+from kpbench.train.augment import apply_affine, draw_affine, draw_flips, hflip
+from kpbench.train.clock import WARMUP_STEPS, EpochClock  # noqa: F401 - WARMUP_STEPS: part of this module's surface
 from kpbench.train.config import TrainConfig, resolve_device, resolve_precision
 from kpbench.train.devdata import DeviceData, Normalisation, split_indices, to_device
 from kpbench.train.evaluate import autocast, evaluate_rmse
-from kpbench.train.loss import masked_mse
+from kpbench.train.loss import masked_mse, masked_mse_of_global_batch
+from kpbench.train.progress import EpochProgress
 from kpbench.train.schedule import lr_factor
-from kpbench.lock import locks_out_dir  # issue 12.5: one writer per --out DIR (the `safe` branch)
-
-WARMUP_STEPS = 5  # first steps of a process: allocator, oneDNN/cuDNN kernel selection
+from kpbench.train.world import World
 
 
 @dataclass
@@ -38,7 +49,7 @@ class TrainResult:
     train_s: float = 0.0  # training wall clock, per-epoch evaluation included (all sessions of a resumed run)
     eval_s: float = 0.0
     warmup_s: float = 0.0
-    steady_images_per_s: float = 0.0  # this process, after warm-up, evaluation excluded
+    steady_images_per_s: float = 0.0  # this process (all workers' images), after warm-up, evaluation excluded
     images_seen: int = 0
     device: str = "cpu"
     precision: str = "fp32"
@@ -47,9 +58,10 @@ class TrainResult:
     val: DeviceData | None = None  # the validation split, for pictures
     checkpoint_s: float = 0.0  # writing checkpoints, outside train_s
     data: dict = field(default_factory=dict)  # source, sha256, rows, missing, train_rows, val_rows
+    distributed: dict = field(default_factory=dict)  # world_size, per_worker_batch, global_batch, lr_scaling, peak_lr
 
 
-def make_optimizer(cfg: TrainConfig, model, device: str):
+def make_optimizer(cfg: TrainConfig, model: torch.nn.Module, device: str) -> torch.optim.Optimizer:
     params = model.parameters()
     fused = {"fused": True} if device in ("cpu", "cuda") else {}
     if cfg.optimizer == "sgd":
@@ -62,33 +74,171 @@ def make_optimizer(cfg: TrainConfig, model, device: str):
         return cls(model.parameters(), lr=cfg.lr, weight_decay=wd)
 
 
-def _sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
+@dataclass
+class _Run:
+    """The state a run carries from step to step and epoch to epoch (what a checkpoint holds)."""
+
+    cfg: TrainConfig
+    world: World
+    device: str
+    precision: str
+    net: torch.nn.Module  # the network: evaluated and saved
+    opt: torch.optim.Optimizer
+    gen: torch.Generator  # the shared seed's generator: permutations and augmentation draws
+    tr: DeviceData
+    val: DeviceData
+    norm: Normalisation
+    names: tuple[str, ...]
+    data_info: dict
+    out_dir: Path | None
+    batch: int  # per worker
+    model: torch.nn.Module | None = None  # what steps call: the network, or its DDP wrapper
+    history: list[dict] = field(default_factory=list)
+    step: int = 0
+    elapsed_s: float = 0.0
+    eval_total_s: float = 0.0
+    last_eval_s: float = 0.0
+    ckpt_s: float = 0.0
+    time_to_target: float | None = None
+    stored_timing: dict = field(default_factory=dict)  # warmup_s, steady_images_per_s, checkpoint_s of the last process that trained
+    position: dict | None = None  # where a signal stopped the epoch in progress
+
+    @property
+    def global_batch(self) -> int:
+        return self.batch * self.world.size
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.tr) // self.global_batch  # drop the last partial batch: every step the same shape
+
+    @property
+    def peak_lr(self) -> float:
+        return self.cfg.scaled_lr(self.world.size)
+
+    @property
+    def writes(self) -> bool:
+        return self.out_dir is not None and self.world.main
+
+    def over_budget(self, epoch_s: float) -> bool:
+        """Whether a step now would leave no room for the closing evaluation inside the budget."""
+        budget = self.cfg.time_budget_s
+        return budget is not None and self.elapsed_s + epoch_s + self.last_eval_s >= budget
+
+    def done(self) -> bool:
+        if self.time_to_target is not None and self.cfg.target_rmse_px is not None:
+            return True
+        if self.over_budget(0.0):
+            return True
+        planned = self.cfg.planned_epochs
+        return planned is not None and len(self.history) >= planned
+
+    def lr_at(self, epoch_s: float) -> float:
+        cfg, planned = self.cfg, self.cfg.planned_epochs
+        if planned is None:
+            progress_frac = (self.elapsed_s + epoch_s) / cfg.time_budget_s
+        else:
+            progress_frac = self.step / (planned * self.steps_per_epoch)
+        return self.peak_lr * lr_factor(cfg.schedule, progress_frac, cfg.warmup_frac)
+
+    def restore(self, progress: dict) -> None:
+        self.history, self.step, self.elapsed_s = progress["history"], progress["step"], progress["elapsed_s"]
+        self.eval_total_s, self.stored_timing = progress["eval_s"], progress["timing"]
+        self.time_to_target, self.position = progress["time_to_target_s"], progress["position"]
 
 
-@locks_out_dir  # issue 12.5: --out DIR is locked for the whole run, outputs included (the `safe` branch)
 def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None, resume: bool = False,
           progress: bool = True, on_event: Callable[[str, dict], None] | None = None,
           force: bool = False) -> TrainResult:
-    """Train ``cfg.model`` on the labelled ``faces``; see docs/design.md for the result and outputs."""
-    from kpbench.models import build_model
-    from kpbench.train.progress import EpochProgress
+    """Train ``cfg.model`` on the labelled ``faces``; see docs/design.md for the result and outputs.
 
+    Under torchrun (WORLD_SIZE in the environment) it joins the process group and trains its
+    rank's share; see docs/distributed-training.md. SIGINT/SIGTERM finish the step, write a
+    checkpoint (with --out) and raise Interrupted. ``force`` lets a new run replace the files in
+    ``out_dir``.
+    """
+    world = world_mod.from_env()
+    out_path = Path(out_dir) if out_dir is not None else None
+    # One writer per --out DIR: rank 0 holds its lock for the whole run, outputs included.
+    locked = run_dir_lock(out_path) if out_path is not None and world.main else contextlib.nullcontext()
+    with locked:
+        return _train(faces, cfg, world, out_path, resume=resume, force=force, progress=progress, on_event=on_event)
+
+
+def _train(faces: FaceSet, cfg: TrainConfig, world: World, out_dir: Path | None, *, resume: bool, force: bool,
+           progress: bool, on_event: Callable[[str, dict], None] | None) -> TrainResult:
     cfg.validate()
     if not faces.labelled:
         raise KpbenchError(f"{faces.source or 'data'}: has no keypoint labels to train on")
+    require_labels(faces)  # labels present but every one missing: nothing to learn from
     emit = on_event or (lambda name, fields: None)
-    device = resolve_device(cfg.device)
+    device = world_mod.device_of(world, resolve_device(cfg.device))
+    joined, run = world_mod.join(world, device), None
+    try:
+        run = _setup(faces, cfg, world, device, out_dir, resume, force)
+        clock = EpochClock(device)
+        bar = EpochProgress(enabled=progress and world.main, total_epochs=cfg.planned_epochs, budget_s=cfg.time_budget_s)
+        with bar, stop_on_signals() as stop:
+            while not run.done():
+                _epoch(run, clock, bar, stop, emit)
+        result = _finish(run, clock)
+        world_mod.barrier(world)  # the others wait for rank 0's files: no rank leaves a group a peer still uses
+        return result
+    finally:
+        if run is not None:
+            run.model = None  # DDP's reducer holds the group: drop it first (freed after the group, gloo hangs)
+        world_mod.leave(joined)
+
+
+def _setup(faces: FaceSet, cfg: TrainConfig, world: World, device: str, out_dir: Path | None, resume: bool,
+           force: bool = False) -> _Run:
+    from kpbench.models import build_model
+
     precision = resolve_precision(cfg.precision, device, cfg.model)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    threads = cfg.threads or world_mod.threads_per_worker(world)
+    if threads:
+        torch.set_num_threads(threads)
     if device == "cuda":
         torch.backends.cudnn.benchmark = True
     data_info = {"source": faces.source, "sha256": faces.sha256, "rows": len(faces), "missing": cfg.missing}
-    out_dir = Path(out_dir) if out_dir is not None else None
-    state = ckpt_mod.prepare_run_dir(out_dir, cfg, data_info, resume, force=force) if out_dir is not None else None
+    state = _run_dir_state(world, cfg, data_info, out_dir, resume, force)
+    tr, val, norm = _device_split(faces, cfg, device, data_info)
+    global_batch = min(cfg.batch_size * world.size, len(tr)) // world.size * world.size
+    if global_batch == 0:
+        raise KpbenchError(f"{len(tr)} training rows cannot be shared among {world.size} workers")
 
+    torch.manual_seed(cfg.seed)
+    net = build_model(cfg.model).to(device).to(memory_format=torch.channels_last)
+    opt = make_optimizer(cfg, net, device)  # before DDP wraps it: the optimizer holds the network's own parameters
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    run = _Run(cfg=cfg, world=world, device=device, precision=precision, net=net, opt=opt, gen=gen, tr=tr, val=val,
+               norm=norm, names=faces.names, data_info=data_info, out_dir=out_dir, batch=global_batch // world.size)
+    if state is not None:
+        run.restore(ckpt_mod.restore_state(state, out_dir / ckpt_mod.CHECKPOINT, cfg, model=net, optimizer=opt, generator=gen))
+    run.model = _data_parallel(net, world, device)
+    return run
+
+
+def _run_dir_state(world: World, cfg: TrainConfig, data_info: dict, out_dir: Path | None, resume: bool,
+                   force: bool = False) -> dict | None:
+    """Rank 0 checks --out and reads the checkpoint to resume from; every rank gets it (or rank 0's error)."""
+    if out_dir is None:
+        return None
+    box = None
+    if world.main:
+        # torchrun restarted the group after a failure: continue from the last checkpoint written
+        restarted = world.restart_count > 0 and (out_dir / ckpt_mod.CHECKPOINT).exists()
+        resume, force = resume or restarted, force and not restarted  # a restart continues what --force began
+        try:
+            box = {"state": ckpt_mod.prepare_run_dir(out_dir, cfg, data_info, resume, force=force)}
+        except KpbenchError as e:
+            box = {"error": str(e)}
+    box = world_mod.broadcast(world, box)
+    if "error" in box:
+        raise KpbenchError(box["error"])
+    return box["state"]
+
+
+def _device_split(faces: FaceSet, cfg: TrainConfig, device: str, data_info: dict) -> tuple[DeviceData, DeviceData, Normalisation]:
     train_idx, val_idx = split_indices(len(faces), cfg.val_frac, cfg.seed)
     train_faces = faces.subset(train_idx)
     if cfg.missing != "mask":  # validation keeps the true labels: always scored masked
@@ -99,160 +249,169 @@ def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None
         raise KpbenchError(f"no training rows left after missing={cfg.missing!r}")
     data_info["train_rows"], data_info["val_rows"] = len(train_faces), len(val_idx)
     norm = Normalisation.fit(train_faces.images)
-    tr, val = to_device(train_faces, device), to_device(faces.subset(val_idx), device)
+    return to_device(train_faces, device), to_device(faces.subset(val_idx), device), norm
 
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model).to(device).to(memory_format=torch.channels_last)
-    opt = make_optimizer(cfg, model, device)
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    history: list[dict] = []
-    step, elapsed_s, eval_total_s, time_to_target = 0, 0.0, 0.0, None
-    stored_timing: dict = {}  # warmup_s, steady_images_per_s, checkpoint_s of the last process that trained
-    if state is not None:
-        try:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-        except (RuntimeError, KeyError, ValueError) as e:
-            raise KpbenchError(f"{out_dir / ckpt_mod.CHECKPOINT}: does not fit model {cfg.model!r} ({str(e).splitlines()[0][:100]})") from None
-        torch.set_rng_state(state["rng"]["torch"])
-        history = list(state["history"])
-        step, elapsed_s = state["scheduler"]["step"], state["scheduler"]["elapsed_s"]
-        eval_total_s, stored_timing = state.get("eval_s", 0.0), dict(state.get("timing", {}))
-        if state["rng"].get("generator_device", "cpu") == gen.device.type:
-            gen.set_state(state["rng"]["generator"])
-        else:
-            # The device changed on --resume (CPU and CUDA generator states differ in form and
-            # cannot be restored across): reseed deterministically from the seed and the epoch.
-            gen.manual_seed(cfg.seed * 1_000_003 + len(history))
-        # target_rmse_px may differ on resume: recompute from the history, not the stored value.
-        if cfg.target_rmse_px is not None:
-            time_to_target = next((h["elapsed_s"] for h in history if h["val_rmse_px"] <= cfg.target_rmse_px), None)
 
-    batch = min(cfg.batch_size, len(tr))
-    steps_per_epoch = len(tr) // batch  # drop the last partial batch: every step the same shape
-    planned = cfg.planned_epochs
-    total_steps = None if planned is None else planned * steps_per_epoch
-    budget = cfg.time_budget_s
-    names = faces.names
+def _data_parallel(net: torch.nn.Module, world: World, device: str) -> torch.nn.Module:
+    if not world.distributed:
+        return net
+    from torch.nn.parallel import DistributedDataParallel
 
-    warmup_s, steady_images, steady_s, images_now = 0.0, 0, 0.0, 0
-    last_eval_s, ckpt_s = 0.0, 0.0
+    ids = [torch.cuda.current_device()] if device == "cuda" else None
+    return DistributedDataParallel(net, device_ids=ids, gradient_as_bucket_view=True)
 
-    def done() -> bool:
-        if time_to_target is not None and cfg.target_rmse_px is not None:
-            return True
-        if budget is not None and elapsed_s + last_eval_s >= budget:
-            return True
-        return planned is not None and len(history) >= planned
-    bar = EpochProgress(enabled=progress, total_epochs=planned, budget_s=budget)
-    with bar:
-        while not done():
-            epoch = len(history) + 1
-            emit("epoch_start", {"epoch": epoch})
-            model.train()
-            loss_sum = torch.zeros((), device=device)
-            perm = torch.randperm(len(tr), generator=gen, device=device)
-            bar.start_epoch(epoch, steps_per_epoch)
-            _sync(device)
-            t0 = time.perf_counter()
-            t_warm = None
-            steps_done = 0
-            for i in range(steps_per_epoch):
-                now = time.perf_counter()
-                if budget is not None and elapsed_s + (now - t0) + last_eval_s >= budget:
-                    break  # keep room for the closing evaluation inside the budget
-                progress_frac = (elapsed_s + now - t0) / budget if total_steps is None else step / total_steps
-                for group in opt.param_groups:
-                    group["lr"] = cfg.lr * lr_factor(cfg.schedule, progress_frac, cfg.warmup_frac)
-                idx = perm[i * batch : (i + 1) * batch]
-                loss_sum += _train_step(model, opt, tr, idx, norm, cfg, gen, device, precision)
-                step += 1
-                steps_done += 1
-                if images_now == 0 and steps_done == WARMUP_STEPS:
-                    _sync(device)  # the warm-up edge: once per process
-                    t_warm = time.perf_counter()
-                    warmup_s = t_warm - t0
-                bar.advance()
-            _sync(device)
-            t1 = time.perf_counter()
-            images = steps_done * batch
-            if t_warm is not None:
-                steady_images += images - WARMUP_STEPS * batch
-                steady_s += t1 - t_warm
-            elif images_now > 0:
-                steady_images += images
-                steady_s += t1 - t0
-            images_now += images
-            rmse, per_kp = evaluate_rmse(model, val, norm, names, precision=precision, batch_size=cfg.eval_batch_size)
-            t2 = time.perf_counter()
-            last_eval_s = t2 - t1
-            eval_total_s += last_eval_s
-            elapsed_s += t2 - t0
-            train_loss = float(loss_sum) / max(1, steps_done)
-            history.append({
-                "epoch": epoch, "train_loss": train_loss, "val_rmse_px": rmse, "val_rmse_per_keypoint_px": per_kp,
-                "epoch_s": t1 - t0, "eval_s": last_eval_s, "images": images, "elapsed_s": elapsed_s,
-                "lr": opt.param_groups[0]["lr"], "wall_time": time.time(),
-            })
-            if cfg.target_rmse_px is not None and time_to_target is None and rmse <= cfg.target_rmse_px:
-                time_to_target = elapsed_s
-            if out_dir is not None:  # checkpoint writing is I/O, kept outside the training clock
-                ckpt_mod.save_checkpoint(
-                    out_dir / ckpt_mod.CHECKPOINT, model_name=cfg.model, config=cfg.to_dict(), data=data_info,
-                    model=model.state_dict(), optimizer=opt.state_dict(),
-                    scheduler={"step": step, "elapsed_s": elapsed_s},
-                    rng={"generator": gen.get_state(), "generator_device": gen.device.type, "torch": torch.get_rng_state()},
-                    epoch=epoch, history=history, normalisation=norm.to_dict(), eval_s=eval_total_s,
-                    time_to_target_s=time_to_target, complete=done(),
-                    timing={"warmup_s": warmup_s, "steady_images_per_s": steady_images / steady_s if steady_s > 0 else 0.0,
-                            "checkpoint_s": ckpt_s + time.perf_counter() - t2},
-                )
-                ckpt_s += time.perf_counter() - t2
-            bar.end_epoch(epoch, train_loss, rmse, elapsed_s)
-            emit("epoch_stop", {"epoch": epoch, "epoch_s": t1 - t0, "images": images})
-            emit("eval_accuracy", {"epoch": epoch, "value": rmse, "unit": "px", "elapsed_s": elapsed_s})
 
-    if not history:
-        raise KpbenchError("training stopped before its first epoch (time budget too small?)")
-    last = history[-1]
-    steady_ips = steady_images / steady_s if steady_s > 0 else 0.0
-    if images_now == 0 and stored_timing:  # nothing trained in this process: keep the last process's figures
-        warmup_s, steady_ips = stored_timing.get("warmup_s", 0.0), stored_timing.get("steady_images_per_s", 0.0)
-        ckpt_s = stored_timing.get("checkpoint_s", 0.0)
-    result = TrainResult(
-        model=model, history=history, final_val_rmse_px=last["val_rmse_px"],
-        val_rmse_per_keypoint_px=last["val_rmse_per_keypoint_px"], time_to_target_s=time_to_target,
-        train_s=elapsed_s, eval_s=eval_total_s, warmup_s=warmup_s,
-        steady_images_per_s=steady_ips,
-        images_seen=sum(h["images"] for h in history), device=device, precision=precision, config=cfg,
-        normalisation=norm, val=val, checkpoint_s=ckpt_s, data=data_info,
+def _epoch(run: _Run, clock: EpochClock, bar: EpochProgress, stop: StopFlag, emit: Callable[[str, dict], None]) -> None:
+    """One epoch (or the rest of one a signal stopped): steps, evaluation, checkpoint, events."""
+    epoch, device = len(run.history) + 1, run.device
+    emit("epoch_start", {"epoch": epoch})
+    run.model.train()
+    pos, run.position = run.position, None
+    if pos is not None and pos["epoch"] == epoch:  # resume inside the epoch a signal stopped
+        perm, first, loss_sum = pos["perm"].to(device), pos["next_step"], pos["loss_sum"].to(device)
+        before_s = pos["epoch_s"]
+    else:
+        perm = torch.randperm(len(run.tr), generator=run.gen, device=device)
+        first, loss_sum, before_s = 0, torch.zeros((), device=device), 0.0
+    bar.start_epoch(epoch, run.steps_per_epoch)
+    t0 = clock.start_epoch()
+    steps_done, stopped = _steps(run, clock, bar, stop, perm, first, loss_sum, t0)
+    if stopped:
+        _stop_inside_epoch(run, clock, stop, {"epoch": epoch, "next_step": first + steps_done, "perm": perm.cpu(),
+                                              "loss_sum": loss_sum.cpu(), "epoch_s": before_s + clock_mod.now() - t0}, t0)
+    t1 = clock.end_epoch(steps_done, run.global_batch)
+    rmse, per_kp = _evaluate(run)
+    t2 = clock_mod.now()
+    run.last_eval_s = t2 - t1
+    run.eval_total_s += run.last_eval_s
+    run.elapsed_s += t2 - t0
+    # every rank decides when to stop from rank 0's clock and RMSE, or they would part ways
+    timing = world_mod.broadcast(run.world, (run.elapsed_s, run.last_eval_s, run.eval_total_s, rmse, per_kp))
+    run.elapsed_s, run.last_eval_s, run.eval_total_s, rmse, per_kp = timing
+    epoch_steps = first + steps_done
+    train_loss = float(world_mod.all_mean(run.world, loss_sum)) / max(1, epoch_steps)
+    run.history.append({
+        "epoch": epoch, "train_loss": train_loss, "val_rmse_px": rmse, "val_rmse_per_keypoint_px": per_kp,
+        "epoch_s": before_s + t1 - t0, "eval_s": run.last_eval_s, "images": epoch_steps * run.global_batch,
+        "elapsed_s": run.elapsed_s, "lr": run.opt.param_groups[0]["lr"], "wall_time": time.time(),
+    })
+    if run.cfg.target_rmse_px is not None and run.time_to_target is None and rmse <= run.cfg.target_rmse_px:
+        run.time_to_target = run.elapsed_s
+    _save(run, clock, t2)  # checkpoint writing is I/O, kept outside the training clock
+    bar.end_epoch(epoch, train_loss, rmse, run.elapsed_s)
+    emit("epoch_stop", {"epoch": epoch, "epoch_s": before_s + t1 - t0, "images": epoch_steps * run.global_batch})
+    emit("eval_accuracy", {"epoch": epoch, "value": rmse, "unit": "px", "elapsed_s": run.elapsed_s})
+
+
+def _evaluate(run: _Run) -> tuple[float, dict[str, float]]:
+    """Validation RMSE over the whole validation set, on rank 0 (the others get it from rank 0)."""
+    if not run.world.main:
+        return float("nan"), {}
+    return evaluate_rmse(run.net, run.val, run.norm, run.names, precision=run.precision, batch_size=run.cfg.eval_batch_size)
+
+
+def _steps(run: _Run, clock: EpochClock, bar: EpochProgress, stop: StopFlag, perm: torch.Tensor, first: int,
+           loss_sum: torch.Tensor, t0: float) -> tuple[int, bool]:
+    """The epoch's steps from ``first`` on; (steps done, whether a signal stopped them)."""
+    steps_done, world = 0, run.world
+    for i in range(first, run.steps_per_epoch):
+        now = clock_mod.now()
+        if not world.distributed or steps_done % world_mod.STOP_POLL_STEPS == 0:
+            # ranks agree every few steps (a tiny all-reduce), so all stop at the same step
+            halt, over = world_mod.agree(world, (stop.requested, run.over_budget(now - t0)), run.device)
+            if halt:
+                return steps_done, True
+            if over:
+                break  # keep room for the closing evaluation inside the budget
+        lr = run.lr_at(now - t0)
+        for group in run.opt.param_groups:
+            group["lr"] = lr
+        loss_sum += _train_step(run, perm[i * run.global_batch : (i + 1) * run.global_batch])
+        run.step += 1
+        steps_done += 1
+        clock.after_step(steps_done)
+        bar.advance()
+    return steps_done, False
+
+
+def _stop_inside_epoch(run: _Run, clock: EpochClock, stop: StopFlag, position: dict, t0: float) -> None:
+    """A signal asked to stop: the step is done; write a checkpoint that resumes at this very step, and raise."""
+    t_stop = clock_mod.now()
+    run.elapsed_s += t_stop - t0
+    run.elapsed_s = world_mod.broadcast(run.world, run.elapsed_s)
+    _save(run, clock, t_stop, position=position)
+    world_mod.barrier(run.world)  # every rank stops here, after rank 0 wrote the checkpoint
+    where = f"in epoch {position['epoch']} after step {position['next_step']} of {run.steps_per_epoch}"
+    if run.out_dir is None:
+        raise Interrupted(f"stopped by {stop.signame} {where}; no --out, so nothing was saved", stop.signum)
+    raise Interrupted(f"stopped by {stop.signame} {where}; {run.out_dir / ckpt_mod.CHECKPOINT} written: "
+                      f"run the same command with --resume to continue", stop.signum)
+
+
+def _save(run: _Run, clock: EpochClock, t_start: float, position: dict | None = None) -> None:
+    if not run.writes:
+        return
+    ckpt_mod.save_state(
+        run.out_dir / ckpt_mod.CHECKPOINT, cfg=run.cfg, data_info=run.data_info, model=run.net, optimizer=run.opt,
+        generator=run.gen, history=run.history, normalisation=run.norm.to_dict(),
+        progress={"step": run.step, "elapsed_s": run.elapsed_s, "eval_s": run.eval_total_s, "time_to_target_s": run.time_to_target},
+        complete=position is None and run.done(), position=position,
+        timing={"warmup_s": clock.warmup_s, "steady_images_per_s": clock.steady_images_per_s,
+                "checkpoint_s": run.ckpt_s + clock_mod.now() - t_start},
     )
-    if out_dir is not None:
+    run.ckpt_s += clock_mod.now() - t_start
+
+
+def _finish(run: _Run, clock: EpochClock) -> TrainResult:
+    if not run.history:
+        raise KpbenchError("training stopped before its first epoch (time budget too small?)")
+    last = run.history[-1]
+    warmup_s, steady_ips, ckpt_s = clock.warmup_s, clock.steady_images_per_s, run.ckpt_s
+    if clock.images_now == 0 and run.stored_timing:  # nothing trained in this process: keep the last process's figures
+        warmup_s, steady_ips = run.stored_timing.get("warmup_s", 0.0), run.stored_timing.get("steady_images_per_s", 0.0)
+        ckpt_s = run.stored_timing.get("checkpoint_s", 0.0)
+    result = TrainResult(
+        model=run.net, history=run.history, final_val_rmse_px=last["val_rmse_px"],
+        val_rmse_per_keypoint_px=last["val_rmse_per_keypoint_px"], time_to_target_s=run.time_to_target,
+        train_s=run.elapsed_s, eval_s=run.eval_total_s, warmup_s=warmup_s, steady_images_per_s=steady_ips,
+        images_seen=sum(h["images"] for h in run.history), device=run.device, precision=run.precision, config=run.cfg,
+        normalisation=run.norm, val=run.val, checkpoint_s=ckpt_s, data=run.data_info,
+        distributed={"world_size": run.world.size, "per_worker_batch": run.batch, "global_batch": run.global_batch,
+                     "lr_scaling": run.cfg.lr_scaling, "peak_lr": run.peak_lr},
+    )
+    if run.writes:
         from kpbench.models import summarize
         from kpbench.train.outputs import write_run_outputs
 
-        write_run_outputs(out_dir, result, data_info, summarize(model, cfg.model))
+        write_run_outputs(run.out_dir, result, run.data_info, summarize(run.net, run.cfg.model))
     return result
 
 
-def _train_step(model, opt, data: DeviceData, idx: torch.Tensor, norm: Normalisation, cfg: TrainConfig,
-                gen: torch.Generator, device: str, precision: str) -> torch.Tensor:
-    """One optimizer step on the rows ``idx``; the loss stays on the device."""
-    x = norm.apply(data.images[idx])
+def _train_step(run: _Run, global_idx: torch.Tensor) -> torch.Tensor:
+    """One optimizer step on this rank's rows of the global batch ``global_idx``; the loss stays on the device."""
+    cfg, data, world = run.cfg, run.tr, run.world
+    rows = slice(world.rank * run.batch, (world.rank + 1) * run.batch)
+    idx = global_idx[rows]
+    x = run.norm.apply(data.images[idx])
     y = data.keypoints[idx]
+    n = global_idx.shape[0]  # random numbers for the whole global batch: every rank draws the same, takes its rows
     if cfg.augment:
-        x, y = random_affine(x, y, gen, flip=cfg.flip, shift_px=cfg.shift_px, scale_frac=cfg.scale_frac,
-                             rotate_deg=cfg.rotate_deg)
+        r, coins = draw_affine(run.gen, n, x.device, flip=cfg.flip)
+        x, y = apply_affine(x, y, r[rows], None if coins is None else coins[rows], shift_px=cfg.shift_px,
+                            scale_frac=cfg.scale_frac, rotate_deg=cfg.rotate_deg)
     elif cfg.flip:
-        flipped = torch.rand(x.shape[0], generator=gen, device=x.device) < 0.5
+        flipped = draw_flips(run.gen, n, x.device)[rows]
         xf, yf = hflip(x, y)
         x = torch.where(flipped[:, None, None, None], xf, x)
         y = torch.where(flipped[:, None, None], yf, y)
     x = x.contiguous(memory_format=torch.channels_last)
-    with autocast(device, precision):
-        out = model(x)
-    loss = masked_mse(out, y)
-    opt.zero_grad(set_to_none=True)
+    with autocast(run.device, run.precision):
+        out = run.model(x)
+    if world.distributed:
+        loss = masked_mse_of_global_batch(out, y, (~torch.isnan(data.keypoints[global_idx])).sum(), world.size)
+    else:
+        loss = masked_mse(out, y)
+    run.opt.zero_grad(set_to_none=True)
     loss.backward()
-    opt.step()
+    run.opt.step()
     return loss.detach()

@@ -7,12 +7,18 @@ import torch
 from kpbench.data.faceset import IMAGE_SIZE
 
 
-def masked_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the finite entries of ``target`` (NaN = missing); 0 if none."""
+def masked_sse(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed squared error over the finite entries of ``target``, their count); NaN = missing."""
     pred = pred.reshape(target.shape).float()
     mask = ~torch.isnan(target)
     diff = torch.where(mask, pred - torch.nan_to_num(target), 0.0)
-    return diff.square().sum() / mask.sum().clamp(min=1)
+    return diff.square().sum(), mask.sum()
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the finite entries of ``target`` (NaN = missing); 0 if none."""
+    sse, count = masked_sse(pred, target)
+    return sse / count.clamp(min=1)
 
 
 def squared_error_sums_px(pred_norm: torch.Tensor, target_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,3 +46,16 @@ def rmse_of_predictions_px(pred_px, true_px, names: tuple[str, ...]) -> tuple[fl
     pred = torch.from_numpy((np.asarray(pred_px, dtype=np.float32) - half) / half)
     true = torch.from_numpy((np.asarray(true_px, dtype=np.float32) - half) / half)
     return rmse_px(*squared_error_sums_px(pred, true), names)
+
+
+def masked_mse_of_global_batch(pred: torch.Tensor, target: torch.Tensor, global_count: torch.Tensor,
+                               world_size: int) -> torch.Tensor:
+    """This rank's share of the global batch's masked MSE, scaled so that DDP's gradient average is exact.
+
+    DDP averages gradients over ranks; the mean of per-rank means is not the global mean when
+    ranks hold different numbers of labelled coordinates, so each rank divides its squared error
+    sum by the global batch's count (known to every rank: all hold all labels) and multiplies by
+    the world size that DDP then divides by.
+    """
+    sse, _ = masked_sse(pred, target)
+    return sse * world_size / global_count.clamp(min=1)

@@ -45,5 +45,6 @@ def metrics_dict(result, data_info: dict, summary) -> dict:
         "steady_images_per_s": result.steady_images_per_s,
         "images_seen": result.images_seen,
         "checkpoint_s": result.checkpoint_s,
+        "distributed": result.distributed,  # world_size, per_worker_batch, global_batch, lr_scaling, peak_lr
         "model_summary": summary.to_dict(),
     }
