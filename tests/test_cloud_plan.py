@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "cloud"))
-from helpers import fake_wheel, run_cli  # noqa: E402
+from cloud_helpers import fake_wheel, run_cli  # noqa: E402
 
 from kpbench.cloud import PlanConfig, Workload, make_plan, write_plan  # noqa: E402
 from kpbench.cloud.tasks import build_task, to_yaml  # noqa: E402

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "cloud"))
-from helpers import HERE, fake_wheel, run_cli  # noqa: E402
+from cloud_helpers import HERE, fake_wheel, run_cli  # noqa: E402
 
 from kpbench.cost import load_catalog  # noqa: E402
 
