@@ -43,6 +43,11 @@ class WriteFailed(KpbenchError, OSError):
     def __init__(self, message: str, errno_: int | None) -> None:
         super().__init__(message)
         self.errno = errno_
+        # the bare reason, for callers that name another file (a staged copy's target) themselves
+        self.strerror = os.strerror(errno_) if errno_ else None
+
+    def __str__(self) -> str:  # the message, not OSError's "[Errno N] strerror"
+        return str(self.args[0])
 
 
 def _read_umask() -> int:

@@ -289,10 +289,9 @@ def _config_value(v) -> str:
 
 
 def training(inputs: Inputs) -> Section:
-    s = Section("training", "5. Training")
-    run = primary_run(inputs)
+    s, run = _section_of_run(inputs, "training", "5. Training", "training curves")
     if not run:
-        return s.add(Note("training curves: no run directory with metrics.json (give --runs DIR)"))
+        return s
     m = run.metrics
     history = m.get("history") or []
     ttt = m.get("time_to_target_s")
@@ -307,6 +306,14 @@ def training(inputs: Inputs) -> Section:
     s.add(_run_picture(run, "curves.png", "training-curves.png", "Training loss and validation RMSE per epoch.",
                        plot_curves, history, f"training curves: {run.name} has neither curves.png nor a history"))
     return s
+
+
+def _section_of_run(inputs: Inputs, section_id: str, title: str, what: str) -> tuple[Section, RunDir | None]:
+    """A section about the training run, and the run; without one, the section holds a note saying so."""
+    s, run = Section(section_id, title), primary_run(inputs)
+    if not run:
+        s.add(Note(f"{what}: no run directory with metrics.json (give --runs DIR)"))
+    return s, run
 
 
 def _run_picture(run, file: str, name: str, caption: str, draw, data, missing: str) -> Figure | Note:
@@ -325,10 +332,9 @@ def _run_picture(run, file: str, name: str, caption: str, draw, data, missing: s
 
 
 def predictions(inputs: Inputs) -> Section:
-    s = Section("predictions", "6. Predictions")
-    run = primary_run(inputs)
+    s, run = _section_of_run(inputs, "predictions", "6. Predictions", "predictions")
     if not run:
-        return s.add(Note("predictions: no run directory with metrics.json (give --runs DIR)"))
+        return s
     if "faces.png" in run.pictures:
         s.add(Figure("faces.png", run.pictures["faces.png"],
                      "Validation faces, true (green) vs predicted (red) keypoints: best, median and worst."))
