@@ -91,7 +91,8 @@ def test_a_run_shorter_than_a_minute_is_billed_sixty_seconds():
 
 def test_a_cloud_run_is_billed_for_provisioning_init_and_train():
     rec = set_times(cpu_record(instance_type="x1.big"), init_s=10.0, train_s=100.4, time_to_target_s=50.0)
-    rec["cloud"] = {"provision_s": 45.0}
+    rec["cloud"] = {"provision_s": 45.0, "cluster": "kpbench-g5-xlarge-1", "launched_utc": "2026-12-01T10:00:00Z",
+                    "job_start_utc": "2026-12-01T10:00:45Z", "instance_type": "g5.xlarge", "use_spot": False}
     row = compare([rec], one_instance_catalog()).rows[0]
     assert row.billed_s == 156  # 45 + 10 + 100.4, rounded up
     assert row.cost_per_run_usd == pytest.approx(156 / 3600 * 3.6)
