@@ -43,7 +43,7 @@ def test_two_nodes_on_loopback_measure_one_world_and_node_0_writes_the_record(tm
 
     nodes = [node(0), node(1)]
     outputs = [p.communicate(timeout=240)[0] for p in nodes]
-    assert [p.returncode for p in nodes] == [0, 0], outputs
+    assert [p.returncode for p in nodes] == [0, 0], "\n---\n".join(o[-3000:] for o in outputs)
     record = json.loads((tmp_path / "node0" / "dist-scale.json").read_text())
     assert [r["nproc"] for r in record["rows"]] == [2]  # one world of two workers, one per node
     assert not (tmp_path / "node1" / "dist-scale.json").exists()

@@ -45,6 +45,10 @@ def _print_fit(record: dict, console) -> None:
     if ar.get("alpha_s") is None:
         console.print("all-reduce: no multi-worker run, no α-β fit")
         return
+    if ar.get("beta_s_per_byte") is None or not ar.get("link_gbit_per_s"):  # only small messages: latency alone
+        console.print(f"all-reduce: α = {ar['alpha_s'] * 1e6:.1f} µs; no bandwidth fit (give --allreduce-max-mb 1 or more)",
+                      highlight=False)
+        return
     peak = ar.get("busbw_peak_bytes_per_s")
     largest = ar.get("busbw_largest_bytes_per_s") or peak
     console.print(f"all-reduce α-β fit: α = {ar['alpha_s'] * 1e6:.1f} µs, β = {ar['beta_s_per_byte'] * 1e9:.3f} ns/byte "
