@@ -1,16 +1,15 @@
 """Data-parallel steps on torchrun: does the α-β model predict them, and do the parts add up?
 
 Last measured 2026-12-01 on the 2-core development VM (Intel Xeon, AVX512-BF16, no AMX), torch 2.13
-CPU, gloo, SHARED WITH SIX OTHER JOBS (load average well above 2: these figures are noisy and the
-lead should rerun on a quiet machine), synthetic faces, batch 32 per worker, 10 timed steps,
-`python benchmarks/dist_scale.py --steps 10`:
-  seed   loopback 1×2t 1354 ms/step, 2×1t 1034 ms; tbf 1gbit 1074 ms (α-β −26.6 %), tbf 200mbit 1852 ms (−10.8 %)
-  bncnn  loopback 1×2t 2450 ms/step, 2×1t  214 ms; tbf 1gbit  169 ms (α-β  −1.8 %), tbf 200mbit  335 ms  (−4.1 %)
-  parts (fwd + bwd + exposed + opt) vs step: worst 2.1 %                              (target ≤ 5 %: met)
-  α-β prediction on shaped links: worst 26.6 % (seed, 1 Gbit/s)                      (target ≤ 15 %: not met)
-  2 workers × 1 thread vs 1 worker × 2 threads, loopback: seed 2.62x, bncnn 22.91x (load artefact:
-  a 2-thread process waits at each parallel region for its parked thread; see docs/distributed.md)
-(This version also prints the serial, no-overlap bound beside each prediction; not yet rerun.)
+CPU, gloo, quiet (nothing else running), synthetic faces, batch 32 per worker, 10 timed steps,
+`python benchmarks/dist_scale.py --steps 10` (2 min 20 s):
+  seed   loopback 1×2t 150 ms/step (213 img/s), 2×1t 312 ms (205 img/s);
+         tbf 1gbit 395 ms (α-β −11.9 %), tbf 200mbit 1479 ms (α-β −3.6 %)
+  bncnn  loopback 1×2t  35 ms/step (915 img/s), 2×1t  77 ms (827 img/s);
+         tbf 1gbit  68 ms (α-β +1.2 %),  tbf 200mbit  101 ms (α-β +9.3 %)
+  parts (fwd + bwd + exposed + opt) vs step: worst 2.5 %                          (target ≤ 5 %: met)
+  α-β prediction on shaped links: worst 11.9 % (seed, 1 Gbit/s)                  (target ≤ 15 %: met)
+  2 workers × 1 thread vs 1 worker × 2 threads, loopback: seed 0.96x, bncnn 0.90x images/s
 
 Targets (issue 10):
   - the α-β prediction of step time within 15 % of measurement on links shaped with tc tbf to
