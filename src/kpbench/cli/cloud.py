@@ -12,12 +12,9 @@ from typing import List, Optional
 
 import typer
 
-cloud_app = typer.Typer(no_args_is_help=True, help="Bench cloud instances through SkyPilot: plan, launch, collect.")
+from kpbench.cli.group import command_group
 
-
-def register(app: typer.Typer) -> None:
-    """Add the `cloud` command group to the kpbench app."""
-    app.add_typer(cloud_app, name="cloud")
+cloud_app, register = command_group("cloud", "Bench cloud instances through SkyPilot: plan, launch, collect.")
 
 
 @cloud_app.command("plan")

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from kpbench.cli.group import command_group
+
 from kpbench.data.kaggle import SPLITS
 
 if TYPE_CHECKING:
@@ -16,12 +18,7 @@ if TYPE_CHECKING:
 
 Split = Enum("Split", {n: n for n in SPLITS}, type=str)
 
-data_app = typer.Typer(no_args_is_help=True, help="Facial-keypoint data: write synthetic faces, inspect a data set.")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the kpbench app."""
-    app.add_typer(data_app, name="data")
+data_app, register = command_group("data", "Facial-keypoint data: write synthetic faces, inspect a data set.")
 
 
 @data_app.command("synth")

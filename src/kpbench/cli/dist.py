@@ -9,14 +9,10 @@ from typing import Optional
 
 import typer
 
+from kpbench.cli.group import command_group
 from kpbench.errors import KpbenchError
 
-dist_app = typer.Typer(no_args_is_help=True, help="Data-parallel training on torchrun: measure, model, predict.")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the kpbench app."""
-    app.add_typer(dist_app, name="dist")
+dist_app, register = command_group("dist", "Data-parallel training on torchrun: measure, model, predict.")
 
 
 @dist_app.command("scale")
