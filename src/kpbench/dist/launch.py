@@ -74,10 +74,10 @@ def worker_env(launch: Launch) -> dict[str, str]:
 
 
 def run(launch: Launch, module_argv: list[str], *, module: str = "kpbench", prefix: list[str] | None = None,
-        timeout_s: float | None = None) -> subprocess.CompletedProcess:
+        timeout_s: float | None = None, stdout=None) -> subprocess.CompletedProcess:  # noqa: ANN001 - a file or fd
     """Run one torchrun job to its end; ``prefix`` wraps it (e.g. ``ip netns exec HOST``)."""
     cmd = [*(prefix or []), *torchrun_command(launch, module_argv, module=module)]
-    return subprocess.run(cmd, env=worker_env(launch), timeout=timeout_s)
+    return subprocess.run(cmd, env=worker_env(launch), timeout=timeout_s, stdout=stdout)
 
 
 # --- Running a job to its end as one command: signals forwarded, failures in one line ---

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kpbench.dist import analysis
-from kpbench.dist.launch import Launch, torchrun_command, worker_env
+from kpbench.dist.launch import Launch, run
 from kpbench.dist.netns import child_stdout
 from kpbench.errors import KpbenchError, RunFailed
 
@@ -127,8 +127,7 @@ def run_job(cfg: ScaleConfig, n: int, workdir: Path, **over) -> dict | None:
                         node_rank=cfg.node_rank, rdzv_endpoint=cfg.rdzv_endpoint, local_addr=cfg.local_addr,
                         is_host=(cfg.node_rank == 0) if cfg.nnodes > 1 else None)
         try:
-            rc = subprocess.run(torchrun_command(launch, [str(spec)], module=WORKER_MODULE), env=worker_env(launch),
-                                stdout=child_stdout(), timeout=cfg.timeout_s).returncode
+            rc = run(launch, [str(spec)], module=WORKER_MODULE, stdout=child_stdout(), timeout_s=cfg.timeout_s).returncode
         except subprocess.TimeoutExpired:
             raise RunFailed(f"the {n}-worker torchrun job did not finish within {cfg.timeout_s:.0f} s") from None
         if rc != 0:
