@@ -19,8 +19,8 @@ Targets (issue 10):
 
 What is run, side by side in one go: per model, one 1-worker job and one 2-worker job on loopback
 (threads = cores ÷ workers), then a 2-worker job per shaped link (each worker in its own network
-namespace, kpbench.dist.netns; root and iproute2 needed, else those rows are skipped). Every job
-is a fresh torchrun job running kpbench.dist.worker, exactly as `kpbench dist scale` runs it.
+namespace, kpbench.scaling.netns; root and iproute2 needed, else those rows are skipped). Every job
+is a fresh torchrun job running kpbench.scaling.worker, exactly as `kpbench dist scale` runs it.
 
 Run:  python benchmarks/dist_scale.py [--steps 12] [--models seed,bncnn] [--links 1gbit,200mbit]
 """
@@ -36,9 +36,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from kpbench.dist import analysis  # noqa: E402
-from kpbench.dist.model import parse_rate_bit_per_s  # noqa: E402
-from kpbench.dist.scale import ScaleConfig, run_job  # noqa: E402
+from kpbench.scaling import analysis  # noqa: E402
+from kpbench.scaling.alphabeta import parse_rate_bit_per_s  # noqa: E402
+from kpbench.scaling.scale import ScaleConfig, run_job  # noqa: E402
 
 
 def _rows(cfg: ScaleConfig, nprocs: list[int], work: Path) -> tuple[list[dict], dict]:

@@ -94,11 +94,11 @@ def run_peer(argv: list[str]) -> dict:
 
 def main() -> int:
     args = parse_args()
+    import torch
+
     from kpbench.bench.fingerprint import cpu_model
     from kpbench.bench.stats import figure
     from kpbench.train.config import cpu_has_native_bf16
-
-    import torch
 
     bf16 = cpu_has_native_bf16() or torch.cuda.is_available()
     started = time.time()

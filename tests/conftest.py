@@ -10,6 +10,16 @@ import pytest
 from kpbench.data import FaceSet, synth_faces, write_synthetic
 
 FACES15 = Path(__file__).resolve().parents[1].parent / "shared/datasets/faces15"
+TESTS = Path(__file__).resolve().parent
+SLOW_TIERS = ("process", "integration")  # subprocesses, torchrun, namespaces, real faces, a browser
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tier is the folder: everything under tests/process and tests/integration is `slow`."""
+    for item in items:
+        parts = Path(item.fspath).resolve().relative_to(TESTS).parts
+        if parts and parts[0] in SLOW_TIERS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

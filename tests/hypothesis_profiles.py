@@ -16,5 +16,6 @@ from hypothesis import HealthCheck, settings
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 settings.register_profile("kpbench", max_examples=30, deadline=None, suppress_health_check=_QUIET)
-settings.register_profile("fuzz", max_examples=int(os.environ.get("KPBENCH_FUZZ_EXAMPLES", "5000")), deadline=None, suppress_health_check=_QUIET)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("KPBENCH_FUZZ_EXAMPLES", "5000")), deadline=None,
+                          suppress_health_check=_QUIET)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "kpbench"))

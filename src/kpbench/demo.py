@@ -14,13 +14,15 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kpbench import atomic
 from kpbench.data import MISSING_STRATEGIES, SYNTHETIC
 from kpbench.errors import KpbenchError
+
 # Enough faces for a real picture of the data, few enough for several epochs in the budget on 2 CPU cores.
 SYNTHETIC_ROWS = 1200
 

@@ -8,7 +8,8 @@ dollars, SI prefixes and column headers from unit-carrying names.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 DASH = "—"  # missing value in prose and the report
 CELL_DASH = "–"  # missing value in compact tables (cost tables, terminal)

@@ -21,16 +21,17 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from kpbench.errors import KpbenchError
 
 LOCK_NAME = ".kpbench.lock"
 
 _registry_lock = threading.Lock()
-_held: dict[Path, "_Held"] = {}
+_held: dict[Path, _Held] = {}
 
 
 @dataclass
@@ -102,7 +103,7 @@ def _acquire(out_dir: Path) -> _Held:
 
 
 def _write_holder(fd: int) -> None:
-    started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    started = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     command = " ".join(["kpbench", *sys.argv[1:]])[:200] if sys.argv else "kpbench"
     text = f"pid={os.getpid()}\nhost={socket.gethostname()}\nstarted_utc={started}\ncommand={command}\n"
     with contextlib.suppress(OSError):  # a full disk must not stop the lock itself from working

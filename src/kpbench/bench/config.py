@@ -32,7 +32,7 @@ class BenchConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def check(self) -> "BenchConfig":
+    def check(self) -> BenchConfig:
         """Refuse a price that would poison every later compare (the CLI's ranges are checked by typer)."""
         price = self.price_per_hour
         if price is not None and (not math.isfinite(price) or price < 0):

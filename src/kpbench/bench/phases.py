@@ -12,7 +12,7 @@ import contextlib
 import resource
 import sys
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 
 class PhaseTimer:

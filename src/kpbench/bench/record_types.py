@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, Optional, TypedDict
 
-
 DataLoad = Literal["parse", "cache", "synthetic"]
 
 

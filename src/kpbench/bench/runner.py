@@ -17,8 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kpbench.bench import fingerprint, flops, mllog, record
 from kpbench.bench.config import BenchConfig, train_settings

@@ -11,7 +11,7 @@ import contextlib
 import signal
 import sys
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import typer
 from typer.core import TyperGroup

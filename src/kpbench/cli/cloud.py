@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -33,7 +33,7 @@ def plan_command(
     max_cost: Optional[float] = typer.Option(
         None, "--max-cost", help="Refuse (exit 2, nothing written) a plan whose estimated cost is above USD."
     ),
-    record: Optional[List[Path]] = typer.Option(
+    record: Optional[list[Path]] = typer.Option(
         None, "--record", help="Record of the same workload on one of the instance types: a closer estimate (repeatable)."
     ),
     replace_retired: bool = typer.Option(

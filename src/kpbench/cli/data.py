@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from kpbench.cli.group import command_group
-
 from kpbench.data.kaggle import SPLITS
 
 if TYPE_CHECKING:
@@ -23,7 +22,8 @@ data_app, register = command_group("data", "Facial-keypoint data: write syntheti
 
 @data_app.command("synth")
 def synth_command(
-    out: Path = typer.Option(..., "--out", help="Directory to write training.csv, test.csv, IdLookupTable.csv, SampleSubmission.csv, solution.csv."),
+    out: Path = typer.Option(..., "--out", help="Directory to write training.csv, test.csv, IdLookupTable.csv, "
+                     "SampleSubmission.csv, solution.csv."),
     rows: int = typer.Option(2000, "--rows", min=1, help="Training faces."),
     seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same seed writes the same files."),
     # rich markup would take "[default: ...]" for a style tag and drop it: the bracket is escaped

@@ -44,7 +44,7 @@ def scale_command(
 
     from rich.console import Console
 
-    from kpbench.dist.scale import measure, oversubscription_warning
+    from kpbench.scaling.scale import measure, oversubscription_warning
 
     cfg = _config(nproc, data, model, epochs, steps, batch_size, link_limit, comm_hook, allreduce_max_mb, device)
     cfg.nnodes, cfg.node_rank, cfg.rdzv_endpoint, cfg.local_addr = nnodes, node_rank, rdzv_endpoint, local_addr
@@ -66,10 +66,10 @@ def scale_command(
 
 def _config(nproc: str, data: str, model: str, epochs: int | None, steps: int | None, batch_size: int,
             link_limit: str | None, comm_hook: str, allreduce_max_mb: float, device: str = "cpu"):
-    from kpbench.dist.hooks import parse_comm_hook
-    from kpbench.dist.model import parse_rate_bit_per_s
-    from kpbench.dist.scale import ScaleConfig, parse_nproc
     from kpbench.models import MODEL_NAMES
+    from kpbench.scaling.alphabeta import parse_rate_bit_per_s
+    from kpbench.scaling.hooks import parse_comm_hook
+    from kpbench.scaling.scale import ScaleConfig, parse_nproc
 
     if epochs is not None and steps is not None:
         raise KpbenchError("give --epochs or --steps, not both")
@@ -92,10 +92,10 @@ def _config(nproc: str, data: str, model: str, epochs: int | None, steps: int | 
 
 def _finish(cfg, rows: list[dict], raws: list[dict], out: Path, console, json_out: bool, *, budget_s: float | None) -> None:
     """The α-β fit, the prediction, the comparison if asked; then the Record, the charts, the tables."""
-    from kpbench.dist import analysis, charts
-    from kpbench.dist.output import print_scale_record
-    from kpbench.dist.record import build_scale_record, json_summary, write_scale_record
-    from kpbench.dist.scale import compare, record_config
+    from kpbench.scaling import analysis, charts
+    from kpbench.scaling.output import print_scale_record
+    from kpbench.scaling.record import build_scale_record, json_summary, write_scale_record
+    from kpbench.scaling.scale import compare, record_config
 
     fit = analysis.allreduce(raws)
     pred = analysis.prediction(rows, fit, cfg.batch_size, cfg.comm_hook, cfg.link_limit_bit_per_s)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 
 def report(
-    records: Optional[List[Path]] = typer.Argument(
+    records: Optional[list[Path]] = typer.Argument(
         None, help="Record JSON files from `kpbench bench` (or directories holding them)."
     ),
-    runs: Optional[List[Path]] = typer.Option(
+    runs: Optional[list[Path]] = typer.Option(
         None, "--runs", help="Run directory from `kpbench train --out` (repeatable; a directory of runs works too)."
     ),
     data: Optional[str] = typer.Option(

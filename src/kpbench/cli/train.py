@@ -138,7 +138,7 @@ def _worker_argv(data: str, out: Path, settings: dict, *, no_augment: bool, resu
 
 def _launch_workers(cfg: TrainConfig, argv: list[str], *, nproc: int, nnodes: int, node_rank: int,
                     rdzv_endpoint: str | None, local_addr: str | None, max_restarts: int) -> None:
-    from kpbench.dist import launch as launch_mod
+    from kpbench.train import launch as launch_mod
 
     if nnodes > 1 and rdzv_endpoint is None:
         raise KpbenchError("--nnodes above 1 needs --rdzv-endpoint HOST:PORT (where the machines meet)")
@@ -175,7 +175,7 @@ def _warn_if_oversubscribed(cfg: TrainConfig, nproc: int) -> None:
 
 def _tell_launcher(e: KpbenchError) -> None:
     """In a worker that `kpbench train --nproc` started: leave the error for the launcher to say once, and exit."""
-    from kpbench.dist.launch import WORKER_ERRORS_ENV
+    from kpbench.train.launch import WORKER_ERRORS_ENV
 
     folder = os.environ.get(WORKER_ERRORS_ENV)
     if not folder:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable
 
 from kpbench import atomic
 from kpbench.cloud import sky_api

@@ -17,9 +17,9 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 BEGIN, DATA, END = "KPBENCH-RECORD-BEGIN", "KPBENCH-RECORD-DATA", "KPBENCH-RECORD-END"
 SETUP_START, JOB_START = "KPBENCH-SETUP-START", "KPBENCH-JOB-START"

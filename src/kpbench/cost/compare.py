@@ -17,11 +17,11 @@ Method (stated in every export):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
-from kpbench.cost import billing
 from kpbench.bench.record_types import Machine, Record
+from kpbench.cost import billing
 from kpbench.cost.catalog import Catalog, Instance, load_catalog
 from kpbench.cost.records import as_record, median, run_totals_s, spread
 from kpbench.cost.types import Comparison, Mismatch, Row

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
@@ -335,7 +336,8 @@ def _parse_pixel_chunk_careful(buf: bytes, rows: list[_Row], spans: list[tuple[i
         tokens = field.split()
         bad = next((t for t in tokens if not t.isdigit() or len(t) > 3 or int(t) > 255), None)
         if bad is not None:
-            what = f"pixel {_show(bad, quote=False)} is out of range 0-255" if bad.isdigit() else f"pixel {_show(bad)} is not an integer 0-255"
+            what = (f"pixel {_show(bad, quote=False)} is out of range 0-255" if bad.isdigit()
+                    else f"pixel {_show(bad)} is not an integer 0-255")
             raise located(name, what, row=row.line, column="Image")
         if len(tokens) != PIXELS:
             raise located(name, f"{len(tokens)} pixels, expected {PIXELS}", row=row.line, column="Image")

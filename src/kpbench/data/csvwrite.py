@@ -7,8 +7,8 @@ Python would take seconds, so each pixel is looked up as up to four bytes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -84,7 +84,7 @@ class FaceSet:
         assert self.keypoints is not None
         return ~np.isnan(self.keypoints).any(axis=(1, 2))
 
-    def subset(self, index: np.ndarray) -> "FaceSet":
+    def subset(self, index: np.ndarray) -> FaceSet:
         """The faces at ``index`` (copies, as numpy fancy indexing makes); source, hash and meta kept."""
         return replace(
             self,
@@ -93,7 +93,7 @@ class FaceSet:
             image_ids=None if self.image_ids is None else self.image_ids[index],
         )
 
-    def head(self, rows: int) -> "FaceSet":
+    def head(self, rows: int) -> FaceSet:
         """The first ``rows`` faces (all of them when there are fewer), with a sha256 of its own.
 
         The hash is derived from the whole set's hash and ``rows``: the same source and

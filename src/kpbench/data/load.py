@@ -66,7 +66,7 @@ def load_faces(path: str | Path, *, cache: bool = True, progress: bool = True, s
     return _with_meta(_faceset(arrays, file, sha), how, start_s, str(file))
 
 
-def _parse(file: Path, split: str, hasher: "_Hasher", *, cache: bool, progress: bool) -> tuple[dict[str, np.ndarray], str]:
+def _parse(file: Path, split: str, hasher: _Hasher, *, cache: bool, progress: bool) -> tuple[dict[str, np.ndarray], str]:
     """(arrays, "parse"), or (arrays, "cache") when the hash turns up in the cache before the parse ends."""
     hit: dict[str, np.ndarray] | None = None
     checked = not cache

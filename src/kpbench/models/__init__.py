@@ -6,7 +6,7 @@ in normalised coordinates, pixel = 48 + 48 · value.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from kpbench.errors import KpbenchError
 from kpbench.models.summary import ModelSummary, summarize

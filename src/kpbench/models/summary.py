@@ -25,7 +25,7 @@ class ModelSummary:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelSummary":
+    def from_dict(cls, d: dict) -> ModelSummary:
         return cls(**d)
 
     def to_markdown(self) -> str:

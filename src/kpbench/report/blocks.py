@@ -61,7 +61,7 @@ class Section:
     title: str
     blocks: list = field(default_factory=list)
 
-    def add(self, *blocks: Paragraph | Table | Figure | Note) -> "Section":
+    def add(self, *blocks: Paragraph | Table | Figure | Note) -> Section:
         self.blocks.extend(blocks)
         return self
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from kpbench.cost.compare import unique_labels
 from kpbench.data import MISSING_DESCRIPTIONS, SYNTHETIC
+from kpbench.fmt import DASH, humanize, num, si, usd
 from kpbench.report import figures
 from kpbench.report.blocks import Columns, Figure, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs, RunDir
-from kpbench.fmt import DASH, humanize, num, si, usd
 
 
 def machine_names(inputs: Inputs) -> list[str]:
@@ -48,7 +48,8 @@ def objective_and_machines(inputs: Inputs) -> Section:
     rows = [_machine_row(name, r["machine"], inputs, priced.get(name))
             for name, (_, r) in zip(machine_names(inputs), inputs.records)]
     cols = ["Machine", "Instance", "vCPUs", "CPU", "GPU", "GPU memory (GB)", "Memory (GB)", "GPU built for", "Price ($/h)"]
-    s.add(Table(cols, rows, "Machines measured. Price: as the cost comparison prices the run (source in brackets); local machines have none."))
+    s.add(Table(cols, rows, "Machines measured. Price: as the cost comparison prices the run (source in brackets); "
+                            "local machines have none."))
     return s
 
 

@@ -7,10 +7,10 @@ recomputes them.
 from __future__ import annotations
 
 from kpbench.cost import Comparison
+from kpbench.fmt import DASH, num, spread, usd
 from kpbench.report import figures
 from kpbench.report.blocks import Figure, Headline, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs
-from kpbench.fmt import DASH, num, spread, usd
 from kpbench.report.sections import GPU_PURPOSE, machine_names, primary_run
 
 # init_s sums the first four; warm-up (first steps, compile) lies inside train_s (docs/design.md, Record).
@@ -126,7 +126,8 @@ def _catalog_table(inputs: Inputs) -> Table:
     rows = []
     for inst in inputs.catalog:
         rows.append([
-            inst.instance_type, str(inst.vcpus), f"{inst.gpu_count}× {inst.gpu}" if inst.gpu and inst.gpu_count > 1 else (inst.gpu or "none"),
+            inst.instance_type, str(inst.vcpus),
+            f"{inst.gpu_count}× {inst.gpu}" if inst.gpu and inst.gpu_count > 1 else (inst.gpu or "none"),
             num(inst.gpu_memory_gb, 0), GPU_PURPOSE.get(str(inst.gpu_purpose), DASH),
             usd(inst.price_per_hour), inst.price_date, "retired" if inst.retired else "",
         ])

@@ -1,7 +1,7 @@
 """Section 9: distributed training, from Records of kind "dist-scale" (``kpbench dist scale``).
 
 Scaling chart, stacked time split, the α-β check, the break-even table and the accuracy table,
-all read from the Records; the charts are kpbench.dist.charts', so the report draws what
+all read from the Records; the charts are kpbench.scaling.charts', so the report draws what
 ``dist scale --out`` drew.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kpbench.fmt import DASH, num
 from kpbench.report.blocks import Figure, Note, Paragraph, Section, Table
 from kpbench.report.build import Inputs
-from kpbench.fmt import DASH, num
 
 
 def _ms(v: float | None) -> str:
@@ -50,7 +50,7 @@ def _legacy_table(path: Path, rec: dict) -> Table:
 
 
 def _add_record(s: Section, i: int, path: Path, rec: dict) -> None:
-    from kpbench.dist import charts
+    from kpbench.scaling import charts
 
     label = str(rec.get("label") or path.name)
     s.add(Paragraph(f"{label} ({path.name}).", small=True))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from kpbench.data import FaceSet
 from kpbench.report import figures, sections, sections_bench, sections_dist

@@ -54,7 +54,8 @@ def hflip(images: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, 
     return images.flip(-1), flip_keypoints(keypoints)
 
 
-def draw_affine(generator: torch.Generator, rows: int, device: torch.device | str, *, flip: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+def draw_affine(generator: torch.Generator, rows: int, device: torch.device | str, *,
+                flip: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The random numbers of ``rows`` transforms: (rows,4) uniform in [-1, 1), and (rows,) flip coins or None.
 
     Drawn for a whole global batch, so that data-parallel ranks each slice their rows out of the

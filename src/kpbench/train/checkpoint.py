@@ -20,9 +20,8 @@ foreign file is one KpbenchError naming it, never a KeyError or TypeError deeper
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import math
+from pathlib import Path
 from typing import Any
 
 from kpbench.atomic import stale_temp_files, torch_save

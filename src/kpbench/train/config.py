@@ -52,7 +52,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -63,7 +63,7 @@ class TrainConfig:
         """The fields that say which run this is (see EXTENSION_FIELDS)."""
         return {k: v for k, v in self.to_dict().items() if k not in EXTENSION_FIELDS}
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         choices = {
             "model": MODEL_NAMES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "missing": MISSING_STRATEGIES,
             "device": DEVICES, "precision": PRECISIONS, "lr_scaling": LR_SCALINGS,

@@ -20,7 +20,7 @@ class Normalisation:
     pixel_std: float
 
     @classmethod
-    def fit(cls, images_u8: np.ndarray) -> "Normalisation":
+    def fit(cls, images_u8: np.ndarray) -> Normalisation:
         x = images_u8.astype(np.float32)
         return cls(pixel_mean=float(x.mean()), pixel_std=float(x.std()) or 1.0)
 
@@ -32,7 +32,7 @@ class Normalisation:
         return {"pixel_mean": self.pixel_mean, "pixel_std": self.pixel_std, "coord_center_px": 48.0, "coord_scale_px": 48.0}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Normalisation":
+    def from_dict(cls, d: dict) -> Normalisation:
         return cls(pixel_mean=float(d["pixel_mean"]), pixel_std=float(d["pixel_std"]))
 
 

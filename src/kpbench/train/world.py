@@ -2,7 +2,7 @@
 
 torchrun (or ``kpbench train --nproc N``, which starts torchrun) sets WORLD_SIZE, RANK,
 LOCAL_RANK and LOCAL_WORLD_SIZE; a process without them is a world of one and never touches
-torch.distributed. train imports this module, never kpbench.dist (the layer above it).
+torch.distributed. train imports this module, never kpbench.scaling (the layer above it).
 """
 
 from __future__ import annotations
