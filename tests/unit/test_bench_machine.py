@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from kpbench.bench import fingerprint
-from kpbench.bench.flops import flops_summary, peak_flops
+from kpbench.bench.flops import CpuInfo, flops_summary, peak_flops
 from kpbench.bench.imds import IMDS_URL_ENV, detect_instance_type
 
 TOKEN = "fake-token-123"
@@ -152,10 +152,11 @@ def test_l40s_is_not_mistaken_for_an_l4():
     assert peak_flops("NVIDIA L40S", "fp32")[0] is None
 
 
-def test_cpu_claims_no_peak_and_no_mfu():
-    out = flops_summary(2e8, 400.0, None, "fp32")
+def test_a_cpu_of_unknown_vector_units_claims_no_peak_and_no_mfu():
+    unknown = CpuInfo(vendor="", family=None, flags=frozenset({"neon"}), cores=4, ghz=3.0)
+    out = flops_summary(2e8, 400.0, None, "fp32", cpu=unknown)
     assert out["achieved_flops_per_s"] == pytest.approx(8e10)
-    assert out["peak_flops_per_s"] is None and out["mfu"] is None and "no dense peak" in out["peak_note"]
+    assert out["peak_flops_per_s"] is None and out["mfu"] is None and "no peak" in out["peak_note"]
 
 
 def test_mfu_is_achieved_over_peak():

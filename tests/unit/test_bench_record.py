@@ -139,10 +139,10 @@ def test_csv_and_markdown_exports_carry_every_figure_and_phase():
     header, *rows = csv_text.splitlines()
     assert header.split(",") == list(export.COLUMNS)
     assert len(rows) == len(rec["figures"]) + len(rec["phases"])
-    assert rows[0].startswith("figure,init_s,s,1.542,")
+    assert rows[0].startswith("figure,wall_s,s,23.016,") and rows[1].startswith("figure,init_s,s,2.475,")
     md = export.to_markdown(rec)
-    assert "| init_s | 1.536 ± 0.04087 | 1.542 | 1.492 … 1.573 | s |" in md
-    assert "phase warmup_s" in md
+    assert "| init_s | 2.473 ± 0.04255 | 2.475 | 2.429 … 2.514 | s |" in md
+    assert "phase warmup_s" in md and "phase unattributed_s" in md
 
 
 def test_exports_are_written_where_asked(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from kpbench.bench.record import SCHEMA_FILE, check_record, load_record, record_schema
+from kpbench.bench.record import SCHEMA_FILE, SCHEMA_FILES, check_record, load_record, record_schema
 from kpbench.bench.validate import SchemaViolation, validate
 from kpbench.errors import KpbenchError
 
@@ -82,11 +82,11 @@ def test_check_record_names_what_it_was_given():
         check_record(bad, "run-7.json")
 
 
-@pytest.mark.parametrize("path", [FIXTURE, *RECORDS], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [FIXTURE, FIXTURE.with_name("record_cpu_v1.json"), *RECORDS], ids=lambda p: p.stem)
 def test_the_fixture_records_pass_both_validators(path):
     rec = json.loads(path.read_text())
-    validate(rec, record_schema())
-    jsonschema.validate(rec, json.loads(SCHEMA_FILE.read_text()))
+    validate(rec, record_schema(rec["schema"]))
+    jsonschema.validate(rec, json.loads(SCHEMA_FILES[rec["schema"]].read_text()))
 
 
 def test_our_validator_refuses_what_jsonschema_refuses_for_each_edit():

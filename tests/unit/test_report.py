@@ -118,7 +118,7 @@ def test_timing_section_shows_phases_with_spread(full_report):
     init = json.loads(RECORD_CPU.read_text())["figures"]["init_s"]
     assert f"{init['median']:.2f}" in timing and " … " in spread(init)
     assert spread(init) in timing  # median (min … max)
-    assert "Imports (s)" in timing and "Warm-up, in training (s)" in timing
+    assert "Phase (s)" in timing and "unattributed_s" in timing and "wall_s (spawn to exit)" in timing
     assert "timing.png" in timing
 
 
@@ -136,12 +136,12 @@ def test_no_records_still_renders_and_says_what_is_missing(tmp_path):
 
 def test_mixed_schema_versions_keep_the_supported_ones(tmp_path):
     other = json.loads(RECORD_CPU.read_text())
-    other["schema"] = "kpbench.record/2"
+    other["schema"] = "kpbench.record/9"
     other["label"] = "from the future"
     (tmp_path / "future.json").write_text(json.dumps(other))
     paths = write_report([RECORD_CPU, tmp_path / "future.json"], [], tmp_path / "out")
     html = paths.html.read_text(encoding="utf-8")
-    assert any("future.json" in w and "kpbench.record/2" in w for w in paths.warnings)
+    assert any("future.json" in w and "kpbench.record/9" in w for w in paths.warnings)
     assert "cpu example" in html and "from the future" not in html.split('id="inputs"')[0]
     assert "Record skipped: " in html
 

@@ -28,6 +28,7 @@ class BenchConfig:
     seed: int = 0
     label: str | None = None
     rows: int | None = None  # the first N rows only (quick benches and tests); None = all
+    cold: bool = False  # evict the repeat's files from the page cache before each repeat (bench.cold)
 
     def to_dict(self) -> dict:
         return asdict(self)

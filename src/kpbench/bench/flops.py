@@ -15,12 +15,15 @@ Sources (NVIDIA datasheets):
   A100  A100 datasheet: 19.5 fp32, 156 TF32, 312 bf16/fp16
   H100  H100 datasheet: SXM 67 fp32, 494.7 TF32, 989.4 bf16/fp16; PCIe 51 / 378 / 756
   H200  H200 datasheet (SXM): 67 fp32, 494.7 TF32, 989.4 bf16/fp16
-CPUs: no peak is claimed (it depends on clocks, cores in use and vector units).
+CPUs: the dense peak is computed, not looked up (see cpu_peak_flops), and says what it assumes.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 TERA = 1e12
 # (pattern on torch's device name, fp32, tf32 or None, bf16/fp16 or None) in FLOP/s;
@@ -40,10 +43,11 @@ PEAK_FLOPS: tuple[tuple[str, float, float | None, float | None], ...] = (
 )
 
 
-def peak_flops(gpu_name: str | None, precision: str, *, tf32: bool = False) -> tuple[float | None, str]:
-    """(dense peak FLOP/s or None, a note saying which peak and why)."""
+def peak_flops(gpu_name: str | None, precision: str, *, tf32: bool = False,
+               cpu: CpuInfo | None = None) -> tuple[float | None, str]:
+    """(dense peak FLOP/s or None, a note saying which peak and why); without a GPU, the CPU's."""
     if not gpu_name:
-        return None, "CPU: no dense peak is claimed, so no MFU"
+        return cpu_peak_flops(cpu or read_cpu_info(), precision)
     for pattern, fp32, tf32_peak, half in PEAK_FLOPS:
         if not re.search(pattern, gpu_name, re.IGNORECASE):
             continue
@@ -64,10 +68,11 @@ def flops_summary(
     precision: str,
     *,
     tf32: bool = False,
+    cpu: CpuInfo | None = None,
 ) -> dict:
     """The Record's ``flops`` object; achieved uses the median steady images/s."""
     achieved = None if train_flops_per_image is None else train_flops_per_image * images_per_s
-    peak, note = peak_flops(gpu_name, precision, tf32=tf32)
+    peak, note = peak_flops(gpu_name, precision, tf32=tf32, cpu=cpu)
     mfu = None if achieved is None or peak is None else achieved / peak
     return {
         "train_flops_per_image": train_flops_per_image,
@@ -84,3 +89,83 @@ def train_flops_per_image(model_name: str) -> float:
     from kpbench.models import build_model, summarize  # the models area owns FLOP counting
 
     return float(summarize(build_model(model_name)).train_flops_per_image)
+
+
+# --- CPUs: peak = cores x clock x FLOPs per cycle per core, from the vector units ---
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    """What the CPU peak is computed from (read_cpu_info reads it from /proc/cpuinfo)."""
+
+    vendor: str  # GenuineIntel, AuthenticAMD, … ("" unknown)
+    family: int | None
+    flags: frozenset[str]
+    cores: int  # physical cores this process may run on
+    ghz: float | None  # the clock /proc/cpuinfo reports (a VM's nominal clock; boost not counted)
+    model_name: str = ""
+
+
+def read_cpu_info(cpuinfo: str | None = None, usable_cpus: int | None = None) -> CpuInfo:
+    """The CPU from /proc/cpuinfo (or the text given); cores = usable CPUs / hardware threads per core."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            cpuinfo = ""
+    first: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        first.setdefault(key.strip(), value.strip())
+    usable = usable_cpus or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    # hardware threads per core: "siblings" (per package) over "cpu cores" (per package); SMT shares the FMA units
+    per_core = max(1, int(_number(first.get("siblings")) or 1) // max(1, int(_number(first.get("cpu cores")) or 1)))
+    mhz = _number(first.get("cpu MHz"))
+    family = _number(first.get("cpu family"))
+    return CpuInfo(vendor=first.get("vendor_id", ""), family=None if family is None else int(family),
+                   flags=frozenset(first.get("flags", "").split()), cores=max(1, usable // per_core),
+                   ghz=mhz / 1000 if mhz else None, model_name=first.get("model name", ""))
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def fp32_fma_per_cycle(cpu: CpuInfo) -> tuple[int | None, str]:
+    """fp32 fused multiply-adds per cycle per core, and the vector units assumed (None: unknown CPU)."""
+    amd = cpu.vendor == "AuthenticAMD"
+    if "avx512f" in cpu.flags:
+        if amd and (cpu.family or 0) < 26:  # Zen 4 runs AVX-512 on two 256-bit FMA pipes
+            return 16, "AVX-512 on 2 x 256-bit FMA pipes (AMD Zen 4)"
+        return 32, "2 x 512-bit FMA units (AVX-512; some Xeons have one: then the peak is half)"
+    if "avx2" in cpu.flags and "fma" in cpu.flags:
+        return 16, "2 x 256-bit FMA units (AVX2)"
+    if "avx" in cpu.flags:
+        return 8, "256-bit AVX, no FMA (separate multiply and add)"
+    return None, "no x86 vector units known"
+
+
+def cpu_peak_flops(cpu: CpuInfo, precision: str) -> tuple[float | None, str]:
+    """(dense peak FLOP/s of the CPU's cores at ``precision``, the assumptions behind it).
+
+    fp32: cores x clock x 2 FLOPs x fp32 FMAs per cycle (vector width x FMA units). bf16 with
+    AVX512-BF16: VDPBF16PS does two products per fp32 lane, 2x the fp32 rate; with AMX: 1024
+    bf16 FMAs per cycle per core (the tile unit); without either bf16 runs at fp32's rate.
+    """
+    fma, units = fp32_fma_per_cycle(cpu)
+    if fma is None or not cpu.ghz:
+        return None, f"CPU: {units if fma is None else 'no clock reported'}, so no peak and no MFU"
+    per_cycle, how = 2 * fma, units
+    if precision in ("bf16", "fp16") and "amx_bf16" in cpu.flags:
+        per_cycle, how = 2 * 1024, "AMX tiles, 1024 bf16 FMAs per cycle"
+    elif precision in ("bf16", "fp16") and "avx512_bf16" in cpu.flags:
+        per_cycle, how = 4 * fma, f"AVX512-BF16, 2 products per fp32 lane on {units}"
+    elif precision in ("bf16", "fp16"):
+        how = f"no native bf16: fp32's rate ({units})"
+    peak = cpu.cores * cpu.ghz * 1e9 * per_cycle
+    return peak, (f"CPU {precision} peak, assumed: {cpu.cores} core{'s' * (cpu.cores != 1)} x {cpu.ghz:.2f} GHz "
+                  f"(the clock /proc/cpuinfo reports; boost not counted) x {per_cycle} FLOP/cycle ({how}) "
+                  f"= {peak / 1e9:.0f} GFLOP/s")

@@ -36,32 +36,73 @@ def print_figure(console: Console, name: str, fig: dict) -> None:
 
 
 def print_record(record: dict, path: str | None = None, *, console: Console | None = None) -> None:
-    """The whole Record: header, figures, phases, FLOPs, failures, warnings."""
+    """The whole Record: header, speed path, figures, the split of the wall clock, FLOPs, failures, warnings."""
     console = console or Console(highlight=False)
     cfg, machine, reps = record["config"], record["machine"], record["repeats"]
     where = machine.get("instance_type") or machine.get("gpu") or machine.get("cpu_model")
+    start = "cold (page cache evicted before each repeat)" if record.get("cold") else "warm"
     console.print(
         f"[bold underline]Benchmark:[/] {escape(cfg['model'])}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, "
         f"{cfg['precision']} on {cfg['device']} ({escape(str(where))}); data {escape(cfg['data'])} "
-        f"({record['data_load']}, {cfg['rows']} rows)"
+        f"({record['data_load']}, {cfg['rows']} rows); {start}"
     )
+    if cfg.get("speed_path"):
+        from kpbench.train.output import speed_line
+
+        console.print(f"[bold]Speed path:[/] {escape(speed_line(cfg['speed_path']))}")
     for name, fig in record["figures"].items():
         print_figure(console, name, fig)
-    console.print("[bold underline]Phases[/] [dim](all but warmup_s sum to init_s; warmup_s is inside train_s)[/]")
-    for name, fig in record["phases"].items():
-        print_figure(console, name, fig)
-    flops = record["flops"]
-    if flops.get("achieved_flops_per_s"):
-        mfu = "n/a" if flops["mfu"] is None else percent(flops["mfu"], 2)
-        console.print(
-            f"  [bold]FLOPs[/] {flops['train_flops_per_image'] / 1e6:.1f} MFLOP/image (train), achieved "
-            f"{flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} [dim]({escape(flops['peak_note'])})[/]"
-        )
+    print_split(console, record)
+    _print_flops(console, record["flops"])
     if machine.get("price_per_hour") is not None:
         where = f" ({machine['instance_type']})" if machine.get("instance_type") else ""
         console.print(f"  [bold]Price[/] ${machine['price_per_hour']:.4g}/h{where}")
     for failed in reps["failed"]:
         console.print(f"  [red]Repeat {failed['repeat']} failed:[/] {escape(failed['error'])}")
+    _print_warnings(console, record)
+    if path:
+        console.print(f"Record: [bold]{escape(str(path))}[/]")
+
+
+def split_rows(record: dict) -> list[tuple[str, dict, float | None]]:
+    """(phase, its Figure, its share of the median wall clock) in the order of the split.
+
+    A version-1 Record has no split of its wall clock: its phases, shares None.
+    """
+    wall = record["figures"].get("wall_s")
+    total = wall["median"] if wall else None
+    return [(name, fig, (fig["median"] / total if total else None)) for name, fig in record["phases"].items()]
+
+
+def print_split(console: Console, record: dict) -> None:
+    """The phases as one table: median, min … max, share of the wall clock; they add up to wall_s."""
+    if "wall_s" not in record["figures"]:
+        console.print("[bold underline]Phases[/] [dim](a version-1 Record: init_s missed the torch import and the "
+                      "device start; no split of the wall clock)[/]")
+    else:
+        console.print("[bold underline]Split of each repeat's wall clock[/] [dim](median, min … max, share; "
+                      "init_s = interpreter_s … model_build_s, train_s = warmup_s + steady_train_s + eval_s)[/]")
+    for name, fig, share in split_rows(record):
+        shown = "" if share is None else f"{percent(share):>8}"
+        console.print(f"  {name:<15}{_fmt(fig['median'], 's'):>12}   [cyan]{_fmt(fig['min'], 's'):>10}[/] … "
+                      f"[magenta]{_fmt(fig['max'], 's'):<10}[/]{shown}")
+    wall = record["figures"].get("wall_s")
+    if wall:
+        console.print(f"  [bold]{'= wall_s':<15}{_fmt(wall['median'], 's'):>12}[/]   [dim]spawn to exit, "
+                      f"as the runner sees it[/]")
+
+
+def _print_flops(console: Console, flops: dict) -> None:
+    if not flops.get("achieved_flops_per_s"):
+        return
+    mfu = "n/a" if flops["mfu"] is None else percent(flops["mfu"], 1)
+    console.print(
+        f"  [bold]FLOPs[/] {flops['train_flops_per_image'] / 1e6:.1f} MFLOP/image (train), achieved "
+        f"{flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} [dim]({escape(flops['peak_note'])})[/]"
+    )
+
+
+def _print_warnings(console: Console, record: dict) -> None:
     noisy = [f"{name} ({percent(fig['cv'], 0)})" for name, fig in record["figures"].items()
              if fig["cv"] > CV_WARN_FRACTION and len(fig["values"]) > 1]
     if noisy:  # one line for all, as hyperfine does; the Record keeps one warning per figure
@@ -73,8 +114,11 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
     for warning in record.get("warnings", []):
         if ": cv " not in warning:
             console.print(f"  [yellow]Warning:[/] {escape(warning)}")
-    if path:
-        console.print(f"Record: [bold]{escape(str(path))}[/]")
+
+
+def print_warning(message: str) -> None:
+    """One warning line on stderr, as every kpbench warning."""
+    Console(stderr=True, highlight=False).print(f"kpbench: warning: {escape(message)}")
 
 
 class RepeatProgress:

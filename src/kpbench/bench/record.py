@@ -19,17 +19,25 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from kpbench.bench.phases import PHASES as SPLIT_PHASES
 from kpbench.bench.record_types import Record
 from kpbench.bench.stats import figure, spread_warning
 from kpbench.bench.validate import SchemaViolation, validate
 from kpbench.errors import KpbenchError, RunFailed
+from kpbench.fmt import percent
 
-SCHEMA = "kpbench.record/1"
+SCHEMA = "kpbench.record/2"
 SCHEMA_FILE = Path(__file__).with_name("record.schema.json")
+# Version 1 measured init_s from the spawn to *before* `import torch` and the device's start
+# (they ran on no clock) and had no teardown; its Records stay readable, and compare flags them.
+SCHEMA_V1 = "kpbench.record/1"
+SCHEMA_FILES = {SCHEMA: SCHEMA_FILE, SCHEMA_V1: Path(__file__).with_name("record-v1.schema.json")}
+PHASES_V1: tuple[str, ...] = ("imports_s", "device_init_s", "data_load_s", "model_build_s", "warmup_s")
 
-PHASES: tuple[str, ...] = ("imports_s", "device_init_s", "data_load_s", "model_build_s", "warmup_s")
+PHASES: tuple[str, ...] = SPLIT_PHASES  # the split of each repeat's wall clock (bench.phases.SPLIT)
 # figure name -> unit; the order here is the order of every table.
 FIGURE_UNITS: dict[str, str] = {
+    "wall_s": "s",
     "init_s": "s",
     "train_s": "s",
     "epoch_s": "s",
@@ -40,6 +48,7 @@ FIGURE_UNITS: dict[str, str] = {
     "peak_device_memory_mb": "MB",
 }
 OPTIONAL_FIGURES = ("time_to_target_s", "peak_device_memory_mb")
+UNATTRIBUTED_WARN_FRACTION = 0.02  # a split that misses more than this of a repeat says a timer is missing
 
 
 def load_record(path: str | Path) -> Record:
@@ -75,10 +84,11 @@ def check_record(obj: Any, name: str) -> Record:
     schema = obj.get("schema") if isinstance(obj, dict) else None
     if not isinstance(schema, str) or not schema.startswith("kpbench.record/"):
         raise KpbenchError(f"{name}: not a kpbench Record (no \"schema\": \"{SCHEMA}\")")
-    if schema != SCHEMA:
-        raise KpbenchError(f"{name}: Record schema {schema!r} is not supported (this kpbench reads {SCHEMA!r})")
+    if schema not in SCHEMA_FILES:
+        readable = " and ".join(repr(v) for v in SCHEMA_FILES)
+        raise KpbenchError(f"{name}: Record schema {schema!r} is not supported (this kpbench reads {readable})")
     try:
-        validate(obj, record_schema())
+        validate(obj, record_schema(schema))
     except SchemaViolation as e:
         raise KpbenchError(f"{name}: not a valid Record: {e}") from None
     except RecursionError:  # a path the schema leaves open, nested absurdly deep
@@ -87,9 +97,21 @@ def check_record(obj: Any, name: str) -> Record:
 
 
 @functools.cache
-def record_schema() -> dict:
-    """record.schema.json, read once."""
-    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+def record_schema(version: str = SCHEMA) -> dict:
+    """The JSON Schema of a Record version (record.schema.json for this one), read once."""
+    return json.loads(SCHEMA_FILES[version].read_text(encoding="utf-8"))
+
+
+def init_s_meaning(record: Record) -> str:
+    """What a Record's init_s covers, in a few words (compare flags Records that differ in it)."""
+    return "v1 (partial)" if record["schema"] == SCHEMA_V1 else "v2 (complete)"
+
+
+def init_phases(record: Record) -> tuple[str, ...]:
+    """The phases whose sum is the Record's init_s, in the order they ran (version 1: four of them)."""
+    from kpbench.bench.phases import INIT_PHASES
+
+    return PHASES_V1[:4] if record["schema"] == SCHEMA_V1 else INIT_PHASES
 
 
 def write_new_record(out_dir: Path, stem: str, record: Record) -> Path:
@@ -140,12 +162,17 @@ def build_record(
     machine: dict,
     software: dict,
     flops: dict,
+    cold: bool = False,
 ) -> Record:
-    """The Record from the worker results of the counted repeats (failed ones included)."""
+    """The Record from the worker results of the counted repeats (failed ones included).
+
+    ``cold``: every repeat started with the page cache evicted (runner.cold_start); a Record
+    is all warm or all cold.
+    """
     ok = ok_runs(runs)
     figures: dict[str, dict] = {}
     for name, unit in FIGURE_UNITS.items():
-        values = [r["figures"].get(name) for r in ok]
+        values = [r["wall_s"] if name == "wall_s" else r["figures"].get(name) for r in ok]
         present = [v for v in values if v is not None]
         if name in OPTIONAL_FIGURES and not present:
             continue
@@ -159,10 +186,12 @@ def build_record(
         warnings.append(f"time_to_target_s: target reached in {reached} of {len(ok)} repeats; the figure covers those")
     elif config.get("target_rmse_px") is not None and "time_to_target_s" not in figures:
         warnings.append(f"time_to_target_s: target {config['target_rmse_px']} px not reached in any repeat")
+    warnings += unattributed_warnings(ok)
     return {
         "schema": SCHEMA,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "label": label,
+        "cold": bool(cold),
         "repeats": {
             "requested": requested,
             "completed": len(ok),
@@ -181,6 +210,17 @@ def build_record(
     }
 
 
+def unattributed_warnings(ok: list[dict]) -> list[str]:
+    """One warning per repeat whose timers missed more than UNATTRIBUTED_WARN_FRACTION of its wall clock."""
+    out = []
+    for r in ok:
+        share = r["phases"]["unattributed_s"] / r["wall_s"] if r["wall_s"] > 0 else 0.0
+        if share > UNATTRIBUTED_WARN_FRACTION:
+            out.append(f"repeat {r['repeat']}: {percent(share)} of its {r['wall_s']:.2f} s wall clock is in no phase "
+                       f"(unattributed_s {r['phases']['unattributed_s']:.3f} s)")
+    return out
+
+
 def _most_common(values: list[str]) -> str:
     # Warm-up repeats usually fill the parse cache; the counted ones then agree.
     return Counter(values).most_common(1)[0][0]
@@ -193,7 +233,7 @@ def _run_entry(r: dict) -> dict[str, Any]:
     entry["phases"] = r.get("phases", {})
     entry["figures"] = r.get("figures", {})
     entry["final_val_rmse_px"] = r.get("final_val_rmse_px")
-    for key in ("data_load", "wall_s"):
+    for key in ("data_load", "wall_s", "eviction"):
         if key in r:
             entry[key] = r[key]
     return entry

@@ -70,6 +70,18 @@ class Software(TypedDict):
     git_commit: Optional[str]
 
 
+class SpeedPath(TypedDict):
+    """How training ran and why (kpbench.train.speed); version 2 on."""
+
+    precision: str
+    channels_last: bool
+    compile: bool
+    threads: Optional[int]
+    source: Literal["measured", "cached", "given", "fixed"]
+    why: str
+    images_per_s: NotRequired[dict[str, float]]
+
+
 class Config(TypedDict):
     model: str
     batch_size: int
@@ -83,10 +95,22 @@ class Config(TypedDict):
     rows: int
     missing: str
     seed: int
+    speed_path: NotRequired[SpeedPath]  # version 2 on
+
+
+class Eviction(TypedDict):
+    """--cold: the page cache evicted before a repeat (kpbench.bench.cold)."""
+
+    files: int
+    mb: float
+    resident_before_mb: float
+    resident_after_mb: float
+    evict_s: float
+    failed_files: int
 
 
 class Run(TypedDict):
-    """One repeat as the worker reported it (failed ones too)."""
+    """One repeat as the worker reported it (failed ones too); phases: the split of wall_s (version 2)."""
 
     repeat: int
     ok: bool
@@ -95,7 +119,8 @@ class Run(TypedDict):
     figures: dict[str, Optional[float]]
     final_val_rmse_px: Optional[float]
     data_load: NotRequired[DataLoad]
-    wall_s: NotRequired[float]
+    wall_s: NotRequired[float]  # every repeat that ran has it (version 2 on)
+    eviction: NotRequired[Eviction]
 
 
 class Cloud(TypedDict, total=False):
@@ -108,6 +133,7 @@ class Record(TypedDict):
     schema: str
     created_utc: str
     label: Optional[str]
+    cold: NotRequired[bool]  # required from version 2 on (version 1 was always warm)
     repeats: Repeats
     figures: dict[str, Figure]
     phases: dict[str, Figure]

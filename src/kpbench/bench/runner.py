@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kpbench.bench import fingerprint, flops, mllog, record
+from kpbench.bench import cold, fingerprint, flops, mllog, phases, record
 from kpbench.bench.config import BenchConfig, train_settings
-from kpbench.bench.output import RepeatProgress
+from kpbench.bench.output import RepeatProgress, print_warning
 from kpbench.bench.record_types import Record
 from kpbench.bench.worker import PARENT_PID_ENV
 from kpbench.data import SYNTHETIC
@@ -104,7 +104,16 @@ def spawn_repeat(job: dict, work_dir: Path, index: int, stop: StopFlag) -> dict:
         reason = tail[-1] if tail else "no output"
         out = {"ok": False, "error": f"worker exited with code {returncode}: {reason}"[:ERROR_TAIL_CHARS]}
     out["wall_s"] = wall_s
+    if out["ok"]:
+        out["phases"] = repeat_split(out, spawn_s, wall_s)
     return out
+
+
+def repeat_split(out: dict, spawn_s: float, wall_s: float) -> dict[str, float]:
+    """The worker's phases with the teardown (its training's end to the exit seen here) and the rest."""
+    exit_s = spawn_s + wall_s  # the spawn instant on the wall clock plus the monotonic span
+    return phases.split_of_repeat(out["before_training"], out["trained"], wall_s=wall_s,
+                                  teardown_s=exit_s - out["trained_until_s"])
 
 
 def _wait(proc: subprocess.Popen, stop: StopFlag) -> int:
@@ -172,22 +181,42 @@ def run_bench(
     check_writable(out_dir)
     instance = fingerprint.resolve_instance(cfg.instance_type, cfg.price_per_hour)
     cfg = resolved(cfg)
+    notes = cold_or_warm(cfg)
     started_s = time.time()
     runs = _run_repeats(cfg, RepeatProgress(cfg.repeats, cfg.warmup_repeats, enabled=progress), on_repeat)
     rec = _assemble(cfg, runs, instance)
+    rec["warnings"] += notes
     stem = record_stem(rec["machine"], cfg.model, started_s)
     return rec, write_record_and_log(out_dir, stem, rec, runs)
 
 
+def cold_or_warm(cfg: BenchConfig) -> list[str]:
+    """Turn --cold off where eviction cannot work, with one warning naming why (the Record says cold: false)."""
+    if not cfg.cold:
+        return []
+    reason = cold.probe(cfg.data if Path(os.fspath(cfg.data)).exists() else None)
+    if reason is None:
+        return []
+    cfg.cold = False
+    note = f"--cold: {reason}; the repeats ran warm (cold: false)"
+    print_warning(note)
+    return [note]
+
+
 def _run_repeats(cfg: BenchConfig, bar: RepeatProgress, on_repeat: Callable[[dict], None] | None) -> list[dict]:
-    """Warm-up then counted repeats; the counted ones' results (failed ones included)."""
+    """Warm-up then counted repeats, each after an eviction with --cold; the counted ones' results."""
     runs: list[dict] = []
+    starts = cold.ColdStarts(cfg.data if Path(os.fspath(cfg.data)).exists() else None) if cfg.cold else None
     with stop_on_signals() as stop, tempfile.TemporaryDirectory(prefix="kpbench-bench-") as tmp:
         for i in range(cfg.warmup_repeats + cfg.repeats):
             is_warmup = i < cfg.warmup_repeats
             repeat = i if is_warmup else i - cfg.warmup_repeats
             bar.start(repeat, is_warmup)
+            eviction = starts.before_repeat() if starts else None
             out = spawn_repeat({"config": cfg.to_dict(), "repeat": i}, Path(tmp), i, stop)
+            if starts:
+                out["eviction"] = eviction
+                starts.learn(out.pop("mapped_files", []))
             out["repeat"] = repeat  # the counted repeat's number, not the worker's job index
             bar.end(out)
             if on_repeat:
@@ -204,6 +233,7 @@ def _assemble(cfg: BenchConfig, runs: list[dict], instance: dict) -> Record:
     machine = fingerprint.machine_fingerprint(instance, first["gpu"])
     rec = record.build_record(
         runs,
+        cold=cfg.cold,
         requested=cfg.repeats,
         warmup=cfg.warmup_repeats,
         label=cfg.label,
@@ -215,7 +245,7 @@ def _assemble(cfg: BenchConfig, runs: list[dict], instance: dict) -> Record:
     rec["flops"] = flops.flops_summary(
         flops.train_flops_per_image(cfg.model),
         rec["figures"]["images_per_s"]["median"],
-        machine["gpu"],
+        machine["gpu"] if first["device"].startswith("cuda") else None,  # a CPU run is measured against the CPU
         first["precision"],
         tf32=first.get("tf32", False),
     )
@@ -249,4 +279,5 @@ def _record_config(cfg: BenchConfig, first: dict) -> dict:
         "rows": int(data["rows"]),
         "missing": first["missing"],
         "seed": cfg.seed,
+        "speed_path": first["speed_path"],
     }

@@ -1,15 +1,19 @@
 """One repeat of a bench, in a fresh process: ``python -m kpbench.bench.worker JOB RESULT SPAWN_S``.
 
-The runner writes the job (a JSON config) and the wall-clock time it spawned
-this process; the worker times every phase, trains once and writes its result
-as JSON to RESULT (atomically). A crash still writes ``{"ok": false, "error"}``
-so the Record can say which repeat failed and why. The worker dies with its
-parent (the runner): a killed bench leaves no training behind.
+The runner writes the job (a JSON config) and the wall-clock time it spawned this process;
+the worker times every phase of bench.phases.SPLIT it can see from inside (interpreter start
+from SPAWN_S to its first line, then imports, device start, data, train()'s setup and
+training), trains once and writes its result as JSON to RESULT (atomically); the runner adds
+the teardown (to the exit it sees) and what no timer caught. A crash still writes
+``{"ok": false, "error"}`` so the Record can say which repeat failed and why. The worker dies
+with its parent (the runner): a killed bench leaves no training behind.
 """
 
 import time
 
-PROCESS_START_S = time.time()  # the spawn time to fall back on when SPAWN_S is not given (a run by hand)
+# The worker's one wall-clock reading; every later instant is this plus perf_counter's advance,
+# so instants and durations agree. Taken before any other import: they are on the clock.
+FIRST_LINE_S, FIRST_LINE_PERF = time.time(), time.perf_counter()
 
 import json  # noqa: E402
 import os  # noqa: E402
@@ -29,33 +33,45 @@ PARENT_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1
 
 
+def wall_now() -> float:
+    """Now on the wall clock, as FIRST_LINE_S plus the monotonic clock's advance since."""
+    return FIRST_LINE_S + (time.perf_counter() - FIRST_LINE_PERF)
+
+
 def measure_repeat(job: dict, spawn_s: float, events: "EventLog") -> dict:
     """Time the phases and train once; returns this repeat's result dict."""
-    import kpbench.models
     from kpbench.bench import phases as ph
+
+    cfg = job["config"]
+    timer = ph.PhaseTimer()
+    import torch  # noqa: F401 - on the clock here, not inside a later phase
+
+    import kpbench.data
+    import kpbench.models
+    import kpbench.train.loop  # noqa: F401 - torch's and kpbench's training modules
     from kpbench.train.config import resolve_device
 
-    imports_s = time.time() - spawn_s  # interpreter start + imports, from the parent's spawn
-    cfg = job["config"]
-    device = resolve_device(cfg["device"])
-    timer = ph.PhaseTimer(ph.device_sync(device))
-    timer.seconds["imports_s"] = imports_s
+    # From the first line: the worker's own start (job read, parent watch) counts with the imports.
+    timer.seconds["imports_s"] = time.perf_counter() - FIRST_LINE_PERF
     with timer.phase("device_init_s"):
+        device = resolve_device(cfg["device"])  # torch.cuda.is_available() is device start too
         ph.init_device(device)
+    timer.sync = ph.device_sync(device)
     with timer.phase("data_load_s"):
         faces = bench_faces(cfg["data"], cfg.get("rows"))
-    with timer.phase("model_build_s"):
-        model = kpbench.models.build_model(cfg["model"]).to(device)
-    del model  # train() builds its own; this one measured the build
-    events.log("init_stop", time_s=time.time())
-    events.log("run_start")
-    result, tcfg = _train_once(cfg, job["repeat"], device, faces, events)
+    result, tcfg, marks = _train_once(cfg, job["repeat"], device, faces, events)
     events.log("run_stop", None, status="success")
-    phases = {**timer.seconds, "warmup_s": float(result.warmup_s)}
+    setup = result.setup_phases_s
+    before = {"interpreter_s": max(0.0, FIRST_LINE_S - spawn_s), **timer.seconds, **setup,
+              "train_setup_s": max(0.0, marks["first_step_s"] - marks["called_s"] - sum(setup.values()))}
+    trained = {"warmup_s": float(result.warmup_s), "train_s": float(result.train_s), "eval_s": float(result.eval_s),
+               "checkpoint_s": float(result.checkpoint_s)}
     return {
         "ok": True,
-        "phases": phases,
-        "figures": _figures(result, phases, device),
+        "before_training": before,
+        "trained": trained,
+        "trained_until_s": marks["returned_s"],  # the teardown starts here (the runner ends it)
+        "figures": _figures(result, before, device),
         "final_val_rmse_px": _float_or_none(result.final_val_rmse_px),
         **_provenance(faces, cfg, tcfg, result, device),
     }
@@ -78,26 +94,35 @@ def bench_faces(data: str, rows: int | None) -> "FaceSet":
 
 
 def _train_once(cfg: dict, repeat: int, device: str, faces, events):
+    """train() once; (result, its TrainConfig, wall-clock marks: called_s, first_step_s, returned_s)."""
     import kpbench.train
     from kpbench.bench.config import train_settings
 
     tcfg = kpbench.train.TrainConfig.from_dict({**train_settings(cfg, repeat), "device": device})
+    marks: dict[str, float] = {}
 
     def on_event(name: str, fields: dict) -> None:
+        if name == "epoch_start" and "first_step_s" not in marks:  # init ends where training begins
+            marks["first_step_s"] = wall_now()
+            events.log("init_stop", time_s=marks["first_step_s"])
+            events.log("run_start", time_s=marks["first_step_s"])
         fields = dict(fields or {})
         value = fields.pop("value", fields.pop("val_rmse_px", None) if name == "eval_accuracy" else None)
         events.log(name, value, **fields)
 
-    return kpbench.train.train(faces, tcfg, out_dir=None, progress=False, on_event=on_event), tcfg
+    marks["called_s"] = wall_now()
+    result = kpbench.train.train(faces, tcfg, out_dir=None, progress=False, on_event=on_event)
+    marks["returned_s"] = wall_now()
+    marks.setdefault("first_step_s", marks["returned_s"])
+    return result, tcfg, marks
 
 
-def _figures(result, phases: dict, device: str) -> dict:
+def _figures(result, before: dict, device: str) -> dict:
     from kpbench.bench import phases as ph
 
     epochs_s = [float(h["epoch_s"]) for h in result.history]
     return {
-        # init_s ends at the first training step; warm-up steps are inside train_s
-        "init_s": sum(v for k, v in phases.items() if k != "warmup_s"),
+        "init_s": sum(before.get(name, 0.0) for name in ph.INIT_PHASES),  # spawn to the first training step
         "train_s": float(result.train_s),
         "epoch_s": sum(epochs_s) / len(epochs_s) if epochs_s else float(result.train_s),
         "images_per_s": float(result.steady_images_per_s),
@@ -109,7 +134,7 @@ def _figures(result, phases: dict, device: str) -> dict:
 
 
 def _provenance(faces, cfg: dict, tcfg, result, device: str) -> dict:
-    """What was benched, and on what: data, device, precision, software."""
+    """What was benched, and on what: data, device, precision, the CPU path, software."""
     import torch
 
     from kpbench.bench.fingerprint import gpu_fingerprint
@@ -119,6 +144,7 @@ def _provenance(faces, cfg: dict, tcfg, result, device: str) -> dict:
         "data": {"rows": len(faces), "sha256": faces.sha256, "file": faces.meta.get("file", cfg["data"])},
         "device": str(result.device),
         "precision": str(result.precision),
+        "speed_path": dict(result.speed_path),
         "missing": str(tcfg.missing),
         "epochs_run": len(result.history),
         "tf32": bool(device.startswith("cuda") and torch.backends.cudnn.allow_tf32),
@@ -191,7 +217,7 @@ def _parent_gone(parent: int) -> bool:
 
 def main(argv: list[str]) -> int:
     job_path, result_path = argv[0], argv[1]
-    spawn_s = float(argv[2]) if len(argv) > 2 else PROCESS_START_S
+    spawn_s = float(argv[2]) if len(argv) > 2 else FIRST_LINE_S
     die_with_parent(Path(job_path).parent)
     from kpbench.atomic import write_json
     from kpbench.bench.mllog import EventLog
@@ -210,6 +236,10 @@ def main(argv: list[str]) -> int:
         write_json(result_path, {"ok": False, "error": " ".join(message.split())[:500], "events": events.events})
         return 1
     out["events"] = events.events
+    if job["config"].get("cold"):  # the runner evicts these too before the next repeat
+        from kpbench.bench.cold import mapped_files
+
+        out["mapped_files"] = mapped_files()
     write_json(result_path, out)
     return 0
 

@@ -37,6 +37,8 @@ def bench(
     label: Optional[str] = typer.Option(None, "--label", help="A name for this Record in reports."),
     rows: Optional[int] = typer.Option(None, "--rows", min=1, help="Use only the first N rows (quick benches)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of repeat 0; repeat i uses seed+i."),
+    cold: bool = typer.Option(False, "--cold", help="Evict the interpreter's, torch's and the data's files from the "
+                              "page cache before each repeat (Linux; the Record says cold: true)."),
     export_csv: Optional[Path] = typer.Option(None, "--export-csv", help="Also write the figures as CSV here."),
     export_markdown: Optional[Path] = typer.Option(
         None, "--export-markdown", help="Also write the figures as a Markdown table here."
@@ -56,7 +58,7 @@ def bench(
         data=data, model=_value(model), batch_size=batch_size, epochs=epochs, time_budget_s=time_budget,
         target_rmse_px=target_rmse, repeats=repeats, warmup_repeats=warmup, precision=_value(precision),
         device=_value(device), instance_type=instance_type, price_per_hour=price_per_hour, seed=seed, label=label,
-        rows=rows,
+        rows=rows, cold=cold,
     ).check()
     check_priceable(instance_type, price_per_hour)
     record, path = run_bench(cfg, out, progress=progress and not quiet)

@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterable
 from pathlib import Path
 
+from kpbench.bench.record import init_s_meaning
 from kpbench.bench.record_types import Machine, Record
 from kpbench.cost import billing
 from kpbench.cost.catalog import Catalog, Instance, load_catalog
@@ -81,16 +82,27 @@ def compare(
 
 
 def config_mismatches(labels: list[str], records: list[Record]) -> list[Mismatch]:
-    """Config fields (and the data load path) whose values differ between the Records."""
+    """Config fields, the data load path, warm vs cold starts and what init_s measured, where the Records differ.
+
+    A version-1 Record's init_s left the torch import and the device's start off the clock: its
+    init_s (and so its time) is flagged against a version-2 one, never compared silently.
+    """
     found = []
-    for name in COMPARED_CONFIG + ("data_load",):
-        values = {
-            label: (rec["data_load"] if name == "data_load" else rec["config"].get(name))
-            for label, rec in zip(labels, records)
-        }
+    for name in COMPARED_CONFIG + ("data_load", "start", "init_s"):
+        values = {label: _compared_value(rec, name) for label, rec in zip(labels, records)}
         if len({repr(v) for v in values.values()}) > 1:
             found.append(Mismatch(name, values))
     return found
+
+
+def _compared_value(rec: Record, name: str) -> object:
+    if name == "data_load":
+        return rec["data_load"]
+    if name == "start":
+        return "cold" if rec.get("cold") else "warm"
+    if name == "init_s":
+        return init_s_meaning(rec)
+    return rec["config"].get(name)
 
 
 def unique_labels(records: list[Record]) -> list[str]:

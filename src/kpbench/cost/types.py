@@ -58,7 +58,7 @@ class Mismatch:
         for label, value in self.values.items():
             groups.setdefault(_short(value), []).append(label)
         shown = " vs ".join(f"{value} ({', '.join(labels)})" for value, labels in groups.items())
-        return f"{self.field} differs: {shown}; these Records timed different work"
+        return f"{self.field} differs: {shown}; {_WHY_IT_MATTERS.get(self.field, 'these Records timed different work')}"
 
     def to_dict(self) -> dict:
         return {"field": self.field, "values": self.values, "message": self.message}
@@ -95,6 +95,13 @@ class Comparison:
             "catalog": self.catalog_path,
             "method": self.method,
         }
+
+
+_WHY_IT_MATTERS = {
+    "init_s": "a kpbench.record/1 Record left the torch import and the device's start off init_s's clock, "
+              "so its init_s is not comparable: bench that machine again",
+    "start": "a cold start (bench --cold) reads from disk what a warm one finds in memory",
+}
 
 
 def _short(value: Any) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from kpbench.errors import KpbenchError
 from kpbench.models.summary import ModelSummary, summarize
 
-__all__ = ["MODEL_NAMES", "DEFAULT_MODEL", "MODEL_HELP", "build_model", "cpu_bf16_pays", "summarize", "ModelSummary"]
+__all__ = ["MODEL_NAMES", "DEFAULT_MODEL", "MODEL_HELP", "build_model", "summarize", "ModelSummary"]
 
 
 def _seed():
@@ -44,11 +44,6 @@ MODEL_HELP = {
     "seed": "the competition's classic 3-conv + 2-dense network (8 M params)",
     "convonly": "convolutions only, GroupNorm (0.12 M params): little to all-reduce in data-parallel training",
 }
-
-
-def cpu_bf16_pays(name: str) -> bool:
-    """Whether bf16 autocast trains this network faster than fp32 on a CPU with native bf16 (measured)."""
-    return _CPU_BF16_PAYS.get(name, True)
 
 
 def build_model(name: str):

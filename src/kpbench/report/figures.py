@@ -17,17 +17,28 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 DPI = 100
-# init_s = the sum of these four: everything before the first training step (docs/design.md, Record).
-INIT_PHASES = ("imports_s", "device_init_s", "data_load_s", "model_build_s")
 PHASE_LABELS = {
+    "interpreter_s": "interpreter start",
     "imports_s": "imports",
     "device_init_s": "device init",
     "data_load_s": "data load",
+    "train_setup_s": "training setup",
+    "autotune_s": "speed path measured",
     "model_build_s": "model build",
     "warmup_s": "warm-up / compile",
 }
 TRAIN_COLOR = "#4d5b6a"
-PALETTE = ("#3b6ea8", "#7fb3d5", "#e3a04f", "#a5c882", "#c76b6b", "#8e7cc3")
+PALETTE = ("#3b6ea8", "#7fb3d5", "#e3a04f", "#a5c882", "#c76b6b", "#8e7cc3", "#d4b483")
+
+
+def _init_phases(records: list[dict]) -> list[str]:
+    """The phases that sum to init_s in any of the Records, in the order they run (bench.record.init_phases)."""
+    from kpbench.bench.record import init_phases
+
+    names: list[str] = []
+    for r in records:
+        names += [n for n in init_phases(r) if n not in names]
+    return names
 
 
 def _subplots(ncols: int, figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
@@ -66,9 +77,10 @@ def timing_png(machines: list[tuple[str, dict]]) -> bytes:
     fig, (ax_init, ax_train) = _subplots(2, (9.5, height), sharey=True)
     ys = range(len(names))
     left = [0.0] * len(names)
-    for i, phase in enumerate(INIT_PHASES):
-        widths = [float(r["phases"][phase]["median"] or 0.0) for _, r in machines]
-        ax_init.barh(ys, widths, left=left, color=PALETTE[i % len(PALETTE)], label=PHASE_LABELS[phase], height=0.6)
+    for i, phase in enumerate(_init_phases([r for _, r in machines])):
+        widths = [float(r["phases"].get(phase, {}).get("median") or 0.0) for _, r in machines]
+        ax_init.barh(ys, widths, left=left, color=PALETTE[i % len(PALETTE)], label=PHASE_LABELS.get(phase, phase),
+                     height=0.6)
         left = [a + b for a, b in zip(left, widths)]
     _errorbars(ax_init, [r["figures"]["init_s"] for _, r in machines])
     ax_init.set_yticks(list(ys), names)

@@ -13,12 +13,6 @@ from kpbench.report.blocks import Figure, Headline, Note, Paragraph, Section, Ta
 from kpbench.report.build import Inputs
 from kpbench.report.sections import GPU_PURPOSE, machine_names, primary_run
 
-# init_s sums the first four; warm-up (first steps, compile) lies inside train_s (docs/design.md, Record).
-PHASE_COLUMNS = [("imports_s", "Imports (s)"), ("device_init_s", "Device init (s)"), ("data_load_s", "Data load (s)"),
-                 ("model_build_s", "Model build (s)"), ("init_s", "Init total (s)"),
-                 ("warmup_s", "Warm-up, in training (s)")]
-
-
 # -- 7 ------------------------------------------------------------------------
 
 
@@ -54,16 +48,36 @@ def timing(inputs: Inputs) -> Section:
     s.add(Table(["Machine", "Repeats", "Init (s)", "Train (s)", "Throughput (images/s)",
                  "Time to target (s)", "Peak memory (MB)", "Best val RMSE (px)"], rows,
                 "Timing per machine: median (min … max) over repeats."))
-    phase_rows = [[name] + [spread((r["figures"] if k == "init_s" else r["phases"]).get(k), 3)
-                            for k, _ in PHASE_COLUMNS] for name, r in zip(names, recs)]
-    s.add(Table(["Machine"] + [h for _, h in PHASE_COLUMNS], phase_rows,
-                "Initialization phases, median (min … max) over repeats; init total = the four phases before "
-                "the first training step; warm-up is inside the training time."))
+    s.add(_split_table(names, recs))
     s.add(_work_table(names, recs))
     failed = [(n, x) for n, r in zip(names, recs) for x in r["repeats"].get("failed", [])]
     for n, x in failed:
         s.add(Note(f"{n}: repeat {x.get('repeat')} failed: {x.get('error')}"))
     return s
+
+
+def _split_table(names: list[str], recs: list[dict]) -> Table:
+    """One row per phase of the wall clock's split, one column per machine: median (min … max) and share."""
+    from kpbench.bench.phases import PHASES
+
+    order = [n for n in dict.fromkeys([*PHASES, *(n for r in recs for n in r["phases"])])
+             if any(n in r["phases"] for r in recs)]
+    rows = [[name] + [_phase_cell(r, name) for r in recs] for name in order]
+    rows.append(["wall_s (spawn to exit)"] + [spread(r["figures"].get("wall_s"), 3) for r in recs])
+    rows.append(["init_s (to the first step)"] + [spread(r["figures"].get("init_s"), 3) for r in recs])
+    return Table(["Phase (s)"] + names, rows,
+                 "Where each repeat's wall clock went, median (min … max) over repeats and the share of the median "
+                 "wall clock; the phases add up to wall_s (unattributed_s: what no timer caught). init_s = "
+                 "interpreter_s … model_build_s; train_s = warmup_s + steady_train_s + eval_s. A Record of schema "
+                 "version 1 has only its five phases and no wall_s.")
+
+
+def _phase_cell(record: dict, name: str) -> str:
+    fig, wall = record["phases"].get(name), record["figures"].get("wall_s")
+    if fig is None:
+        return DASH
+    share = f" · {100 * fig['median'] / wall['median']:.1f} %" if wall and wall["median"] else ""
+    return spread(fig, 3) + share
 
 
 def _work_table(names: list[str], recs: list[dict]) -> Table:

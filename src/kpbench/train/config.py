@@ -18,7 +18,7 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 # Fields that may change between a run and its --resume (how long it goes on); all others
 # define the run: a directory holding a run with other values is another run.
-EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "device", "threads")
+EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "device", "threads", "channels_last", "compile")
 DEFAULT_EPOCHS = 30  # when neither epochs nor a time budget is given
 
 
@@ -38,8 +38,10 @@ class TrainConfig:
     val_frac: float = 0.15
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"  # auto: bf16 on CUDA and on CPUs with native bf16 (AVX512-BF16/AMX)
-    threads: int | None = None  # torch CPU threads; None: torch's default (physical cores)
+    precision: str = "auto"  # auto: bf16 on CUDA; on a CPU, what a short measurement finds fastest (train.speed)
+    threads: int | None = None  # torch CPU threads; None: on a CPU, measured (train.speed), else torch's default
+    channels_last: bool | None = None  # memory layout of images and weights; None: measured on a CPU, else True
+    compile: bool = False  # torch.compile the network (its first compile costs a minute on a small CPU: train.speed)
     augment: bool = True  # shift/scale/rotation, applied on the device in whole batches
     flip: bool = True  # horizontal flip, swapping left/right keypoints
     shift_px: float = 4.0
@@ -121,7 +123,11 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_precision(name: str, device: str, model: str | None = None) -> str:
-    """fp32 or bf16. auto: bf16 on CUDA with bf16; on CPU with native bf16, for networks where it pays."""
+    """fp32 or bf16 for evaluation and prediction. auto: bf16 on CUDA with bf16, fp32 on a CPU.
+
+    Training's auto on a CPU is measured instead (kpbench.train.speed); a forward pass over a
+    test set is short, so prediction keeps fp32's last digits.
+    """
     import torch
 
     if name != "auto":
@@ -130,10 +136,4 @@ def resolve_precision(name: str, device: str, model: str | None = None) -> str:
         return name
     if device == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    if not cpu_has_native_bf16():
-        return "fp32"
-    if model is not None:
-        from kpbench.models import cpu_bf16_pays
-
-        return "bf16" if cpu_bf16_pays(model) else "fp32"
-    return "bf16"
+    return "fp32"

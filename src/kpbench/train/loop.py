@@ -28,10 +28,11 @@ from kpbench.lock import run_dir_lock
 from kpbench.stop import StopFlag, stop_on_signals
 from kpbench.train import checkpoint as ckpt_mod
 from kpbench.train import clock as clock_mod
+from kpbench.train import speed as speed_mod
 from kpbench.train import world as world_mod
 from kpbench.train.augment import apply_affine, draw_affine, draw_flips, hflip
 from kpbench.train.clock import WARMUP_STEPS, EpochClock  # noqa: F401 - WARMUP_STEPS: part of this module's surface
-from kpbench.train.config import TrainConfig, resolve_device, resolve_precision
+from kpbench.train.config import TrainConfig, resolve_device
 from kpbench.train.devdata import DeviceData, Normalisation, split_indices, to_device
 from kpbench.train.evaluate import autocast, evaluate_rmse
 from kpbench.train.loss import masked_mse, masked_mse_of_global_batch
@@ -60,6 +61,8 @@ class TrainResult:
     checkpoint_s: float = 0.0  # writing checkpoints, outside train_s
     data: dict = field(default_factory=dict)  # source, sha256, rows, missing, train_rows, val_rows
     distributed: dict = field(default_factory=dict)  # world_size, per_worker_batch, global_batch, lr_scaling, peak_lr
+    speed_path: dict = field(default_factory=dict)  # precision, channels_last, compile, threads, source, why (train.speed)
+    setup_phases_s: dict = field(default_factory=dict)  # autotune_s, model_build_s of this process's setup
 
 
 def make_optimizer(cfg: TrainConfig, model: torch.nn.Module, device: str) -> torch.optim.Optimizer:
@@ -93,7 +96,9 @@ class _Run:
     data_info: dict
     out_dir: Path | None
     batch: int  # per worker
-    model: torch.nn.Module | None = None  # what steps call: the network, or its DDP wrapper
+    speed: speed_mod.SpeedPath | None = None
+    setup_phases_s: dict = field(default_factory=dict)
+    model: torch.nn.Module | None = None  # what steps call: the network, its DDP wrapper or its compiled form
     history: list[dict] = field(default_factory=list)
     step: int = 0
     elapsed_s: float = 0.0
@@ -194,10 +199,6 @@ def _setup(faces: FaceSet, cfg: TrainConfig, world: World, device: str, out_dir:
            force: bool = False) -> _Run:
     from kpbench.models import build_model
 
-    precision = resolve_precision(cfg.precision, device, cfg.model)
-    threads = cfg.threads or world_mod.threads_per_worker(world)
-    if threads:
-        torch.set_num_threads(threads)
     if device == "cuda":
         torch.backends.cudnn.benchmark = True
     data_info = {"source": faces.source, "sha256": faces.sha256, "rows": len(faces), "missing": cfg.missing}
@@ -206,17 +207,30 @@ def _setup(faces: FaceSet, cfg: TrainConfig, world: World, device: str, out_dir:
     global_batch = min(cfg.batch_size * world.size, len(tr)) // world.size * world.size
     if global_batch == 0:
         raise KpbenchError(f"{len(tr)} training rows cannot be shared among {world.size} workers")
-
+    t0 = time.perf_counter()
+    speed = _speed_path(cfg, world, device, planned_steps=(cfg.planned_epochs or 0) * (len(tr) // global_batch) or None)
+    if speed.threads:
+        torch.set_num_threads(speed.threads)
+    t1 = time.perf_counter()
     torch.manual_seed(cfg.seed)
-    net = build_model(cfg.model).to(device).to(memory_format=torch.channels_last)
+    layout = torch.channels_last if speed.channels_last else torch.contiguous_format
+    net = build_model(cfg.model).to(device).to(memory_format=layout)
     opt = make_optimizer(cfg, net, device)  # before DDP wraps it: the optimizer holds the network's own parameters
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    run = _Run(cfg=cfg, world=world, device=device, precision=precision, net=net, opt=opt, gen=gen, tr=tr, val=val,
-               norm=norm, names=faces.names, data_info=data_info, out_dir=out_dir, batch=global_batch // world.size)
+    run = _Run(cfg=cfg, world=world, device=device, precision=speed.precision, net=net, opt=opt, gen=gen, tr=tr,
+               val=val, norm=norm, names=faces.names, data_info=data_info, out_dir=out_dir,
+               batch=global_batch // world.size, speed=speed,
+               setup_phases_s={"autotune_s": t1 - t0, "model_build_s": time.perf_counter() - t1})
     if state is not None:
         run.restore(ckpt_mod.restore_state(state, out_dir / ckpt_mod.CHECKPOINT, cfg, model=net, optimizer=opt, generator=gen))
-    run.model = _data_parallel(net, world, device)
+    run.model = _data_parallel(net, world, device) if world.distributed else speed_mod.compiled_or_eager(net, speed.compile)
     return run
+
+
+def _speed_path(cfg: TrainConfig, world: World, device: str, planned_steps: int | None) -> speed_mod.SpeedPath:
+    """Precision, layout, threads (and compile) for this run: measured once per machine on a CPU (train.speed)."""
+    return speed_mod.resolve_speed_path(cfg, device, threads=world_mod.threads_per_worker(world),
+                                        planned_steps=planned_steps, measure=not world.distributed)
 
 
 def _run_dir_state(world: World, cfg: TrainConfig, data_info: dict, out_dir: Path | None, resume: bool,
@@ -379,6 +393,7 @@ def _finish(run: _Run, clock: EpochClock) -> TrainResult:
         normalisation=run.norm, val=run.val, checkpoint_s=ckpt_s, data=run.data_info,
         distributed={"world_size": run.world.size, "per_worker_batch": run.batch, "global_batch": run.global_batch,
                      "lr_scaling": run.cfg.lr_scaling, "peak_lr": run.peak_lr},
+        speed_path=run.speed.to_dict(), setup_phases_s=dict(run.setup_phases_s),
     )
     if run.writes:
         from kpbench.models import summarize
@@ -405,7 +420,7 @@ def _train_step(run: _Run, global_idx: torch.Tensor) -> torch.Tensor:
         xf, yf = hflip(x, y)
         x = torch.where(flipped[:, None, None, None], xf, x)
         y = torch.where(flipped[:, None, None], yf, y)
-    x = x.contiguous(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last if run.speed.channels_last else torch.contiguous_format)
     with autocast(run.device, run.precision):
         out = run.model(x)
     if world.distributed:

@@ -7,11 +7,11 @@ from pathlib import Path
 from rich.console import Console
 
 
-def print_run_header(console: Console, cfg, device: str, precision: str, summary_markdown: str) -> None:  # noqa: ANN001
-    """The config a run trains with (device and precision resolved) and the network's summary."""
+def print_run_header(console: Console, cfg, device: str, summary_markdown: str) -> None:  # noqa: ANN001
+    """The config a run trains with (device resolved; the speed path is chosen at setup) and the network's summary."""
     from rich.markdown import Markdown
 
-    console.print(f"[bold]config[/bold] (device {device}, precision {precision})")
+    console.print(f"[bold]config[/bold] (device {device})")
     console.print("  " + ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items()), highlight=False)
     console.print(Markdown(summary_markdown))
 
@@ -26,7 +26,16 @@ def print_run_result(console: Console, result, out: Path) -> None:  # noqa: ANN0
         f"{result.train_s:.1f} s training ({result.steady_images_per_s:.0f} images/s steady, "
         f"{on}{result.device}/{result.precision}){target}"
     )
+    if result.speed_path:
+        console.print(f"speed path: {speed_line(result.speed_path)}", highlight=False)
     console.print(f"wrote {out}/: model.pt, metrics.json, curves.png, faces.png, keypoint_error.png", highlight=False)
+
+
+def speed_line(path: dict) -> str:
+    """A TrainResult's (or a Record's) speed_path in one line: what ran and why."""
+    from kpbench.train.speed import SpeedPath
+
+    return SpeedPath(**path).describe()
 
 
 def print_evaluation(title: str, overall_px: float, per_keypoint_px: dict[str, float]) -> None:

@@ -46,5 +46,6 @@ def metrics_dict(result, data_info: dict, summary) -> dict:
         "images_seen": result.images_seen,
         "checkpoint_s": result.checkpoint_s,
         "distributed": result.distributed,  # world_size, per_worker_batch, global_batch, lr_scaling, peak_lr
+        "speed_path": result.speed_path,  # precision, layout, threads, compile: what ran and why (train.speed)
         "model_summary": summary.to_dict(),
     }
