@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT_DISTRIBUTIONS = ("torch", "numpy", "kpbench")  # what a worker imports; their requirements follow
 PAGE = mmap.PAGESIZE
+RECENT_WRITE_S = 120.0  # files written this recently may hold dirty pages: written back before the advice
 
 
 def unavailable_reason() -> str | None:
@@ -83,7 +84,7 @@ def evict(files: list[Path]) -> dict:
     resident_before_mb / resident_after_mb: pages of these files in memory just before and
     after (mincore); what stays resident is mapped by some process or could not be dropped.
     """
-    start = time.perf_counter()
+    start, start_wall = time.perf_counter(), time.time()
     before = sum(resident_bytes(p) for p in files)
     failed = 0
     size = 0
@@ -94,7 +95,10 @@ def evict(files: list[Path]) -> dict:
             failed += 1
             continue
         try:
-            size += os.fstat(fd).st_size
+            st = os.fstat(fd)
+            size += st.st_size
+            if st.st_mtime > start_wall - RECENT_WRITE_S:  # dirty pages stay cached whatever the advice
+                os.fdatasync(fd)
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         except OSError:
             failed += 1

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.markup import escape
 
@@ -117,8 +119,8 @@ def _print_warnings(console: Console, record: dict) -> None:
 
 
 def print_warning(message: str) -> None:
-    """One warning line on stderr, as every kpbench warning."""
-    Console(stderr=True, highlight=False).print(f"kpbench: warning: {escape(message)}")
+    """One warning line on stderr, as every kpbench warning (never wrapped: one line)."""
+    print(f"kpbench: warning: {message}", file=sys.stderr)
 
 
 class RepeatProgress:

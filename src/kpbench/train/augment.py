@@ -123,3 +123,17 @@ def _apply_inverse(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     inv = torch.stack((torch.stack((a[:, 1, 1], -a[:, 0, 1]), -1), torch.stack((-a[:, 1, 0], a[:, 0, 0]), -1)), -2)
     inv = inv / det[:, None, None]
     return torch.einsum("bij,bkj->bki", inv, v)
+
+
+def draw_photometric(generator: torch.Generator, rows: int, device: torch.device | str) -> torch.Tensor:
+    """(rows, 2) uniform in [-1, 1): each image's contrast and brightness draw (for a whole global batch)."""
+    return torch.rand(rows, 2, generator=generator, device=device) * 2 - 1
+
+
+def apply_photometric(images: torch.Tensor, r: torch.Tensor, *, contrast_frac: float, brightness: float) -> torch.Tensor:
+    """Normalised images with their contrast scaled by 1 ± contrast_frac and shifted by ± brightness (pixel std units).
+
+    Faces of other videos differ in lighting more than in pose: the keypoints do not move.
+    """
+    scale = 1 + contrast_frac * r[:, 0]
+    return images * scale[:, None, None, None] + (brightness * r[:, 1])[:, None, None, None]

@@ -47,6 +47,8 @@ class TrainConfig:
     shift_px: float = 4.0
     scale_frac: float = 0.06
     rotate_deg: float = 10.0
+    contrast_frac: float = 0.0  # photometric: contrast x (1 ± this)
+    brightness: float = 0.0  # photometric: ± this many pixel standard deviations
     eval_batch_size: int = 512
     lr_scaling: str = "sqrt"  # peak lr x f(workers) for data-parallel runs; 1 worker: lr unchanged
 

@@ -30,7 +30,7 @@ from kpbench.train import checkpoint as ckpt_mod
 from kpbench.train import clock as clock_mod
 from kpbench.train import speed as speed_mod
 from kpbench.train import world as world_mod
-from kpbench.train.augment import apply_affine, draw_affine, draw_flips, hflip
+from kpbench.train.augment import apply_affine, apply_photometric, draw_affine, draw_flips, draw_photometric, hflip
 from kpbench.train.clock import WARMUP_STEPS, EpochClock  # noqa: F401 - WARMUP_STEPS: part of this module's surface
 from kpbench.train.config import TrainConfig, resolve_device
 from kpbench.train.devdata import DeviceData, Normalisation, split_indices, to_device
@@ -420,6 +420,9 @@ def _train_step(run: _Run, global_idx: torch.Tensor) -> torch.Tensor:
         xf, yf = hflip(x, y)
         x = torch.where(flipped[:, None, None, None], xf, x)
         y = torch.where(flipped[:, None, None], yf, y)
+    if cfg.augment and (cfg.contrast_frac or cfg.brightness):
+        x = apply_photometric(x, draw_photometric(run.gen, n, x.device)[rows], contrast_frac=cfg.contrast_frac,
+                              brightness=cfg.brightness)
     x = x.contiguous(memory_format=torch.channels_last if run.speed.channels_last else torch.contiguous_format)
     with autocast(run.device, run.precision):
         out = run.model(x)
