@@ -44,6 +44,14 @@ def result(name: str) -> dict:
     return json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def latest(kind: str) -> str:
+    """The newest results file of a kind: DATE-KIND.json, by its date; OSError when there is none."""
+    names = sorted(p.stem for p in RESULTS.glob(f"????-??-??-{kind}.json"))
+    if not names:
+        raise FileNotFoundError(f"no benchmarks/results/DATE-{kind}.json yet")
+    return names[-1]
+
+
 # --- Renderers: NAME → the block's Markdown (ending in a newline) ---
 
 
@@ -55,17 +63,101 @@ def catalog() -> str:
 
 
 def peers() -> str:
-    """kpbench against a DataLoader loop and Keras, images/s (benchmarks/peers.py --json)."""
-    r = result("2026-11-24-cpu-peers")
-    lines = ["| peer | images/s, mean ± σ | median |", "|---|---:|---:|"]
+    """kpbench against a DataLoader loop and Keras, images/s and MFU (benchmarks/peers.py)."""
+    r = result(latest("cpu-peers"))
+    mfu = r.get("mfu", {})
+    lines = ["| peer | images/s, mean ± σ | median | MFU | speed path |", "|---|---:|---:|---:|---|"]
     for name, f in r["figures"].items():
-        lines.append(f"| {name} | {f['mean']:.0f} ± {f['stdev']:.0f} | {f['median']:.0f} |")
+        share = mfu.get(name, {}).get("mfu")
+        path = r.get("details", {}).get(name, {}).get("speed_path", "")
+        lines.append(f"| {name} | {f['mean']:.0f} ± {f['stdev']:.0f} | {f['median']:.0f} | "
+                     f"{'–' if share is None else f'{100 * share:.1f} %'} | {path.split(' (')[0]} |")
     lines.append("")
-    lines.append(f"Measured {r['date']} on {r['machine']}.")
+    for v in r["ratios"]:
+        if "ratio" in v:
+            goal = "" if v.get("target") is None else f" (target ≥ {v['target']}×: {v['verdict']})"
+            lines.append(f"- {v['a']} is {v['ratio']:.2f} ± {v['ratio_stdev']:.2f}× as fast as {v['b']}{goal}")
+        elif "mfu" in v:
+            lines.append(f"- {v['a']} reaches {100 * v['mfu']:.1f} % of the CPU's dense peak "
+                         f"(target ≥ {100 * v['mfu_target']:.0f} %: {v['verdict']})")
+    notes = {m["peak_note"] for m in mfu.values()}
+    lines += ["", f"Measured {r['date']} on {r['machine']} (`benchmarks/peers.py`, `{latest('cpu-peers')}.json`)."]
+    lines += [f"Peak: {n}." for n in sorted(notes)]
     return "\n".join(lines) + "\n"
 
 
-RENDERERS: dict[str, Callable[[], str]] = {"catalog": catalog, "peers": peers}
+def bench_split() -> str:
+    """The seed network's bench on faces15, warm against cold: the split of the wall clock (bench_split.py)."""
+    summary_name = latest("bench-split")
+    summary, date = result(summary_name), summary_name[:10]
+    records = {start: result(f"{date}-seed-faces15-bench-{start}") for start in ("warm", "cold")}
+    lines = ["| phase | warm, median s | share | cold, median s | share |", "|---|---:|---:|---:|---:|"]
+    for name in records["warm"]["phases"]:
+        cells = []
+        for rec in records.values():
+            fig, wall = rec["phases"][name], rec["figures"]["wall_s"]["median"]
+            cells += [f"{fig['median']:.3f}", f"{100 * fig['median'] / wall:.1f} %"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    walls = [rec["figures"]["wall_s"]["median"] for rec in records.values()]
+    inits = [rec["figures"]["init_s"]["median"] for rec in records.values()]
+    lines.append(f"| **wall_s** | **{walls[0]:.3f}** | 100 % | **{walls[1]:.3f}** | 100 % |")
+    lines.append(f"| init_s | {inits[0]:.3f} | | {inits[1]:.3f} | |")
+    ev = [r["eviction"] for r in records["cold"]["runs"] if r.get("eviction")]
+    floor = summary["warm"]["import_torch_s_median"]
+    lines += ["", f"`import torch` in a fresh process: {floor:.2f} s (median); init_s, warm: "
+              f"{summary['warm']['init_s_min']:.2f} s at least (covers it: {summary['warm']['init_covers_import']}). "
+              f"Largest unattributed share: warm {100 * summary['warm']['unattributed_share_max']:.2f} %, cold "
+              f"{100 * summary['cold']['unattributed_share_max']:.2f} % (target ≤ 2 %)."]
+    if ev:
+        e = ev[0]
+        lines.append(f"Each cold repeat evicted {e['files']} files ({e['mb']:.0f} MB) in {e['evict_s']:.1f} s; "
+                     f"{e['resident_before_mb']:.0f} MB of them were cached before, {e['resident_after_mb']:.0f} MB "
+                     "stayed (pages other processes map).")
+    cfg = records["warm"]["config"]
+    lines.append(f"Measured {date} on {records['warm']['machine']['cpu_model']}: {cfg['model']}, batch "
+                 f"{cfg['batch_size']}, {cfg['epochs']} epochs, {cfg['rows']} rows, "
+                 f"{records['warm']['repeats']['completed']} repeats each (`benchmarks/bench_split.py`).")
+    return "\n".join(lines) + "\n"
+
+
+def cpu_paths() -> str:
+    """Which CPU path is fastest here and whether bf16 keeps fp32's accuracy (benchmarks/cpu_paths.py)."""
+    name = latest("cpu-paths")
+    r = result(name)
+    lines = ["| network | candidate | images/s | vs fp32-cl |", "|---|---|---:|---:|"]
+    for model, rates in r["speed"].items():
+        base = rates.get(f"fp32-cl-t{r['threads']}") or next(iter(rates.values()))
+        for cand, rate in sorted(rates.items(), key=lambda kv: -kv[1]):
+            lines.append(f"| {model} | {cand} | {rate:.0f} | {rate / base:.2f}× |")
+    d = r["dense_nhwc_over_nchw"]
+    lines += ["", f"Seed's dense layer fed in NHWC order: {d['fp32']:.2f}× (fp32), {d['bf16']:.2f}× (bf16) of NCHW order."]
+    if "compile" in r:
+        c = r["compile"]
+        lines.append(f"torch.compile: first call {c['first_call_s']:.0f} s, then {c['steady_over_eager']:.2f}× eager.")
+    for model, a in r["accuracy"].items():
+        runs = ", ".join(f"{k} {v:.3f}" for k, v in a["val_rmse_px"].items())
+        lines.append(f"{model}, {a['epochs']} epochs: val RMSE px {runs}; bf16/fp32 {a['bf16_over_fp32']:.3f} "
+                     f"(within 2 %: {a['within_2_percent']}).")
+    lines.append(f"Measured {r['date']} on {r['machine']}, {r['threads']} threads (`benchmarks/cpu_paths.py`).")
+    return "\n".join(lines) + "\n"
+
+
+def train_60s() -> str:
+    """The default recipe at the 60-second budget on faces15 (benchmarks/train_60s.py)."""
+    name = latest("faces15-default-60s-metrics")
+    m = result(name)
+    cfg = m["config"]
+    path = m.get("speed_path")
+    ran = f"{path['precision']}, {'channels-last' if path['channels_last'] else 'NCHW'}, {path['threads']} threads" \
+        if path else m["precision"]
+    return (f"Validation RMSE **{m['final_val_rmse_px']:.2f} px** after {len(m['history'])} epochs "
+            f"({m['steady_images_per_s']:.0f} images/s, {ran}; {cfg['model']}, batch {cfg['batch_size']}), measured "
+            f"{name[:10]} (`benchmarks/train_60s.py`; `{name}.json`). The test-set RMSE of its submission "
+            f"(`{name.replace('metrics', 'submission')}.csv`) is scored by whoever holds the withheld labels.\n")
+
+
+RENDERERS: dict[str, Callable[[], str]] = {"catalog": catalog, "peers": peers, "bench-split": bench_split,
+                                            "cpu-paths": cpu_paths, "train-60s": train_60s}
 
 
 # --- Finding and rewriting blocks ---

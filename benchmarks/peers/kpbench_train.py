@@ -34,12 +34,22 @@ def main() -> int:
     if args.precision != "default":
         settings["precision"] = args.precision
     cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **settings})
+    # A short benchmark run would not measure its speed path (train.speed.MIN_STEPS_TO_MEASURE): resolve
+    # it as a user's first full-length run on this machine would, so the defaults are the measured ones.
+    from kpbench.train.config import resolve_device
+    from kpbench.train.speed import resolve_speed_path
+
+    resolve_speed_path(cfg, resolve_device(cfg.device), planned_steps=None)
     result = train(faces, cfg, progress=False)
+    from kpbench.train.speed import SpeedPath
+
     print(json.dumps({
         "peer": f"kpbench-{args.precision}",
+        "model": args.model,
         "images_per_s": float(result.steady_images_per_s),
         "epoch_s": [float(h["epoch_s"]) for h in result.history],
         "precision": str(result.precision),
+        "speed_path": SpeedPath(**result.speed_path).describe(),
         "final_val_rmse_px": None if result.final_val_rmse_px is None else float(result.final_val_rmse_px),
     }))
     return 0

@@ -99,7 +99,7 @@ def test_a_gpu_run_is_bf16_channels_last_without_measuring(monkeypatch):
 
 def test_the_measurement_times_real_steps_of_the_network(monkeypatch):
     monkeypatch.setattr(speed, "MEASURE_ROUNDS", 1)
-    monkeypatch.setattr(speed, "STEPS_PER_ROUND", 1)
+    monkeypatch.setattr(speed, "ROUND_S", 0.0)
     monkeypatch.setattr(speed, "WARM_STEPS", 1)
     rates = speed.time_candidates("convonly", 2, [Candidate("fp32", True, 1), Candidate("fp32", False, 1)])
     assert len(rates) == 2 and all(v > 0 for v in rates.values())

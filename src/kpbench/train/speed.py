@@ -32,8 +32,8 @@ from kpbench import atomic
 
 MARGIN = 1.05  # an alternative must beat the default by 5 %: below that, noise decides
 MEASURE_ROUNDS = 3
-STEPS_PER_ROUND = 2
-WARM_STEPS = 2  # first steps of a candidate: oneDNN primitive creation, allocator
+ROUND_S = 0.15  # each candidate's turn in a round: steps until this much time has passed (at least one)
+WARM_STEPS = 1  # a candidate's first step: oneDNN primitive creation, allocator
 MIN_STEPS_TO_MEASURE = 64  # shorter runs take the cached or the fixed path: measuring would cost more than it saves
 MIN_BUDGET_TO_MEASURE_S = 10.0
 # Validation RMSE of bf16 training within 2 % of fp32's at the same epochs (benchmarks/cpu_paths.py,
@@ -182,10 +182,11 @@ def time_candidates(model: str, batch_size: int, candidates: list[Candidate]) ->
         for _ in range(MEASURE_ROUNDS):
             for c, step in steps.items():
                 torch.set_num_threads(c.threads)
-                t0 = time.perf_counter()
-                for _ in range(STEPS_PER_ROUND):
+                t0, done = time.perf_counter(), 0
+                while done == 0 or time.perf_counter() - t0 < ROUND_S:
                     step()
-                rates[c].append(STEPS_PER_ROUND * batch_size / (time.perf_counter() - t0))
+                    done += 1
+                rates[c].append(done * batch_size / (time.perf_counter() - t0))
         return {c: statistics.median(v) for c, v in rates.items()}
     finally:
         torch.set_num_threads(before)
