@@ -54,8 +54,12 @@ def train_command(
     val_frac: Optional[float] = typer.Option(None, "--val-frac", min=0.0, max=1.0, help=f"(default: {_D.val_frac})"),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help=f"(default: {_D.seed})"),
     device: Optional[Device] = typer.Option(None, "--device", help=f"(default: {_D.device})"),
-    precision: Optional[Precision] = typer.Option(None, "--precision", help="auto: bf16 on CUDA and on CPUs with native bf16 "
-                                                  "where it pays, else fp32 (default: auto)."),
+    precision: Optional[Precision] = typer.Option(None, "--precision", help="auto: bf16 on CUDA; on a CPU what a short "
+                                                  "measurement finds fastest, cached per machine (default: auto)."),
+    channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", help="Memory layout "
+                                                 "(default: measured on a CPU, channels-last on a GPU)."),
+    compile: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="torch.compile the network (default: off; "
+                                           "falls back to eager where it cannot compile)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="No flip, shift, scale or rotation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.pt."),
     force: bool = typer.Option(False, "--force", help="Start a new run in --out even if it holds files (another run's, "
@@ -101,8 +105,11 @@ def _worker_argv(ctx: typer.Context, job, *, no_augment: bool) -> list[str]:  # 
     """The `train` command line each torchrun worker runs: the same run, without the launch options."""
     flag = {p.name: p.opts[0] for p in ctx.command.params}
     argv = ["train", "--data", job.data, "--out", str(job.out)]
+    params = {p.name: p for p in ctx.command.params}
     for name, value in ctx.params.items():
-        if name in _CONFIG_FIELDS and value is not None:
+        if name in _CONFIG_FIELDS and value is not None and isinstance(value, bool):  # an on/off flag
+            argv.append(params[name].opts[0] if value else params[name].secondary_opts[0])
+        elif name in _CONFIG_FIELDS and value is not None:
             argv += [flag[name], str(value.value if isinstance(value, Enum) else value)]
     argv += ["--no-augment"] * no_augment + ["--resume"] * job.resume + ["--force"] * job.force
     return argv + ["--progress" if job.progress else "--no-progress"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpbench import atomic
-from kpbench.bench.record import SCHEMA, check_record
+from kpbench.bench.record import SCHEMA_FILES, check_record
 from kpbench.cloud.launch import LAUNCH_DIR
 from kpbench.cloud.plan import read_plan
 from kpbench.cloud.transfer import decode_log, loads, record_name_ok
@@ -98,7 +98,7 @@ def _collect_one(plan_dir: Path, state: dict, out: Collected) -> None:
 
 def is_bench_record(obj: dict) -> bool:
     # Issue 10's dist-scale output shares the schema family with its own "kind"; only bench Records are priced.
-    return obj.get("schema") == SCHEMA and obj.get("kind", "bench") == "bench" and isinstance(obj.get("figures"), dict)
+    return obj.get("schema") in SCHEMA_FILES and obj.get("kind", "bench") == "bench" and isinstance(obj.get("figures"), dict)
 
 
 def cloud_block(state: dict, stamp_job_s: float | None, stamp_setup_s: float | None,

@@ -224,8 +224,9 @@ def cache_key(model: str, batch_size: int, tuned: tuple[str, ...], cfg) -> str:
 
     cpu = _cpu_name()
     fixed = {"precision": cfg.precision, "channels_last": cfg.channels_last, "threads": cfg.threads}
-    parts = [__version__, torch.__version__, cpu, str(os.cpu_count()), str(cpu_has_native_bf16()), model,
-             str(batch_size), ",".join(tuned), json.dumps(fixed, sort_keys=True)]
+    # torch's default threads too: a measurement under OMP_NUM_THREADS=1 says nothing of two threads
+    parts = [__version__, torch.__version__, cpu, str(os.cpu_count()), str(torch.get_num_threads()),
+             str(cpu_has_native_bf16()), model, str(batch_size), ",".join(tuned), json.dumps(fixed, sort_keys=True)]
     return "|".join(parts)
 
 
