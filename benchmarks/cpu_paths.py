@@ -61,7 +61,6 @@ def speed_of_candidates(model: str, batch: int) -> dict[str, float]:
 def dense_order_ratio(batch: int = 32) -> dict[str, float]:
     """Seed's images/s with its dense layer fed in NHWC order over NCHW order, fp32 and bf16 (channels-last)."""
     from kpbench.models.seed import SeedNet
-    from kpbench.train.loss import masked_mse
 
     class FlattenNHWC(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,18 +71,7 @@ def dense_order_ratio(batch: int = 32) -> dict[str, float]:
         net = SeedNet()
         if nhwc:
             net.head[0] = FlattenNHWC()
-        net = net.to(memory_format=torch.channels_last)
-        opt = torch.optim.AdamW(net.parameters(), fused=True)
-        x, y = torch.randn(batch, 1, 96, 96).contiguous(memory_format=torch.channels_last), torch.rand(batch, 15, 2)
-
-        def step() -> None:
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-                out = net(x)
-            loss = masked_mse(out, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        return step
+        return speed.training_step(net, batch, precision, channels_last=True)
 
     steps = {(p, o): stepper(p, o) for p in ("fp32", "bf16") for o in (False, True)}
     rates: dict = {k: [] for k in steps}

@@ -55,6 +55,10 @@ def latest(kind: str) -> str:
 # --- Renderers: NAME → the block's Markdown (ending in a newline) ---
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
 def catalog() -> str:
     from kpbench.cost import load_catalog
     from kpbench.report.catalog import catalog_markdown
@@ -115,8 +119,8 @@ def bench_split() -> str:
                      "stayed (pages other processes map).")
     cfg = records["warm"]["config"]
     lines.append(f"Measured {date} on {records['warm']['machine']['cpu_model']}: {cfg['model']}, batch "
-                 f"{cfg['batch_size']}, {cfg['epochs']} epochs, {cfg['rows']} rows, "
-                 f"{records['warm']['repeats']['completed']} repeats each (`benchmarks/bench_split.py`).")
+                 f"{cfg['batch_size']}, {plural(cfg['epochs'], 'epoch')}, {cfg['rows']} rows, "
+                 f"{plural(records['warm']['repeats']['completed'], 'repeat')} each (`benchmarks/bench_split.py`).")
     return "\n".join(lines) + "\n"
 
 
@@ -136,9 +140,9 @@ def cpu_paths() -> str:
         lines.append(f"torch.compile: first call {c['first_call_s']:.0f} s, then {c['steady_over_eager']:.2f}× eager.")
     for model, a in r["accuracy"].items():
         runs = ", ".join(f"{k} {v:.3f}" for k, v in a["val_rmse_px"].items())
-        lines.append(f"{model}, {a['epochs']} epochs: val RMSE px {runs}; bf16/fp32 {a['bf16_over_fp32']:.3f} "
+        lines.append(f"{model}, {plural(a['epochs'], 'epoch')}: val RMSE px {runs}; bf16/fp32 {a['bf16_over_fp32']:.3f} "
                      f"(within 2 %: {a['within_2_percent']}).")
-    lines.append(f"Measured {r['date']} on {r['machine']}, {r['threads']} threads (`benchmarks/cpu_paths.py`).")
+    lines.append(f"Measured {r['date']} on {r['machine']}, {plural(r['threads'], 'thread')} (`benchmarks/cpu_paths.py`).")
     return "\n".join(lines) + "\n"
 
 

@@ -193,19 +193,24 @@ def time_candidates(model: str, batch_size: int, candidates: list[Candidate]) ->
 
 
 def _stepper(model: str, batch_size: int, c: Candidate):
-    """One optimizer step of a fresh network on random faces, as the training loop runs it."""
     from kpbench.models import build_model
-    from kpbench.train.loss import masked_mse
 
     torch.manual_seed(0)
-    layout = torch.channels_last if c.channels_last else torch.contiguous_format
-    net = build_model(model).to(memory_format=layout)
+    return training_step(build_model(model), batch_size, c.precision, c.channels_last)
+
+
+def training_step(net: torch.nn.Module, batch_size: int, precision: str, channels_last: bool):
+    """One optimizer step of ``net`` on random faces, as the training loop runs it (a callable)."""
+    from kpbench.train.loss import masked_mse
+
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.to(memory_format=layout)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4, fused=True)
     x = torch.randn(batch_size, 1, 96, 96).contiguous(memory_format=layout)
     y = torch.rand(batch_size, 15, 2) * 2 - 1
 
     def step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=c.precision == "bf16"):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             out = net(x)
         loss = masked_mse(out, y)
         opt.zero_grad(set_to_none=True)
