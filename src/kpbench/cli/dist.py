@@ -35,10 +35,13 @@ def scale_command(
     node_rank: int = typer.Option(0, "--node-rank", min=0, help="This machine's index, 0 … nnodes-1; node 0 writes the Record."),
     rdzv_endpoint: Optional[str] = typer.Option(None, "--rdzv-endpoint", help="HOST:PORT of node 0, where the workers meet (c10d)."),
     local_addr: Optional[str] = typer.Option(None, "--local-addr", help="This node's address as the others see it."),
+    force: bool = typer.Option(False, "--force", help="Replace the dist-scale.json and charts --out holds."),
+    oversubscribe: bool = typer.Option(False, "--oversubscribe", help="Allow --nproc above this machine's cores (GPUs)."),
 ) -> None:
     """Time DDP steps per worker count, fit the α-β all-reduce model, predict other clusters."""
     from kpbench.scaling.study import options_config, run_scale
 
     cfg = options_config(nproc, data, model, epochs, steps, batch_size, link_limit, comm_hook, allreduce_max_mb, device)
     cfg.nnodes, cfg.node_rank, cfg.rdzv_endpoint, cfg.local_addr = nnodes, node_rank, rdzv_endpoint, local_addr
-    run_scale(cfg.resolved(), out, budget_s=budget if compare_hooks else None, json_out=json_out)
+    run_scale(cfg.resolved(), out, budget_s=budget if compare_hooks else None, json_out=json_out, force=force,
+              oversubscribe=oversubscribe)

@@ -27,7 +27,7 @@ Device = Enum("Device", {n: n for n in DEVICES}, type=str)
 Precision = Enum("Precision", {n: n for n in PRECISIONS}, type=str)
 _D = TrainConfig()  # defaults shown in --help
 _CONFIG_FIELDS = frozenset(TrainConfig.__dataclass_fields__)
-_LAUNCH = ("nproc", "nnodes", "node_rank", "rdzv_endpoint", "local_addr", "max_restarts")
+_LAUNCH = ("nproc", "nnodes", "node_rank", "rdzv_endpoint", "local_addr", "max_restarts", "oversubscribe")
 
 
 def register(app: typer.Typer) -> None:
@@ -76,6 +76,12 @@ def train_command(
                                      "they resume from the last checkpoint."),
     lr_scaling: Optional[LrScaling] = typer.Option(None, "--lr-scaling", help=f"Peak lr for N workers: none, linear (x N) or "
                                                    f"sqrt (x √N) (default: {_D.lr_scaling}; see docs/distributed-training.md)."),
+    comm_hook: Optional[str] = typer.Option(None, "--comm-hook", help="Data parallel: gradient hook none, fp16, bf16 or "
+                                            f"powersgd:R (PowerSGD rank R) (default: {_D.comm_hook})."),
+    sync_batchnorm: Optional[bool] = typer.Option(None, "--sync-batchnorm/--no-sync-batchnorm", help="Data parallel: "
+                                                  "BatchNorm statistics over the global batch instead of each worker's."),
+    oversubscribe: bool = typer.Option(False, "--oversubscribe", help="Allow --nproc above this machine's CPU cores "
+                                       "(or GPUs on CUDA)."),
 ) -> None:
     """Train a keypoint network; writes model.pt, metrics.json and pictures to --out."""
     from kpbench.train import launch, session
@@ -91,7 +97,7 @@ def train_command(
     job = launch.TrainJob(data=data, out=out, resume=resume, progress=progress, force=force)
     if launch.wants_workers(nproc=nproc, nnodes=nnodes, rdzv_endpoint=rdzv_endpoint, max_restarts=max_restarts):
         argv = _worker_argv(ctx, job, no_augment=no_augment)
-        launch.train_on_workers(cfg, argv, **{k: ctx.params[k] for k in _LAUNCH})
+        launch.train_on_workers(cfg, argv, out=out, **{k: ctx.params[k] for k in _LAUNCH})
         return
     with launch.errors_to_launcher():
         session.train_and_report(cfg, job)
@@ -99,10 +105,14 @@ def train_command(
 
 def _worker_argv(ctx: typer.Context, job, *, no_augment: bool) -> list[str]:  # noqa: ANN001 - a launch.TrainJob
     """The `train` command line each torchrun worker runs: the same run, without the launch options."""
-    flag = {p.name: p.opts[0] for p in ctx.command.params}
+    params = {p.name: p for p in ctx.command.params}
     argv = ["train", "--data", job.data, "--out", str(job.out)]
     for name, value in ctx.params.items():
-        if name in _CONFIG_FIELDS and value is not None:
-            argv += [flag[name], str(value.value if isinstance(value, Enum) else value)]
+        if name not in _CONFIG_FIELDS or value is None:
+            continue
+        if isinstance(value, bool):  # a --flag/--no-flag pair
+            argv.append(params[name].opts[0] if value else params[name].secondary_opts[0])
+        else:
+            argv += [params[name].opts[0], str(value.value if isinstance(value, Enum) else value)]
     argv += ["--no-augment"] * no_augment + ["--resume"] * job.resume + ["--force"] * job.force
     return argv + ["--progress" if job.progress else "--no-progress"]

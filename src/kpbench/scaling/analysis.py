@@ -12,12 +12,12 @@ import statistics
 from kpbench.scaling import alphabeta as ab
 from kpbench.scaling.hooks import wire_factor
 
-PARTS = ("forward_s", "backward_s", "exposed_comm_s", "optimizer_s")
+PARTS = ("forward_s", "backward_s", "exposed_comm_s", "optimizer_s", "stop_s")
 PREDICT_NPROC = (2, 4, 8, 16, 32)
 
 
 def _median(steps: list[dict], key: str) -> float:
-    return statistics.median(s[key] for s in steps)
+    return statistics.median(s.get(key, 0.0) for s in steps)  # stop_s: absent from older workers
 
 
 def row(raw: dict, batch: int) -> dict:
@@ -29,7 +29,7 @@ def row(raw: dict, batch: int) -> dict:
     out["compute_s"] = out["step_s"] - out["exposed_comm_s"]  # everything but waiting for the network
     out["overlapped_comm_s"] = max(0.0, out["comm_s"] - out["exposed_comm_s"])
     # the parts, summed per step, against the step timed as a whole
-    out["parts_error"] = statistics.median(sum(s[p] for p in PARTS) / s["step_s"] - 1 for s in steps)
+    out["parts_error"] = statistics.median(sum(s.get(p, 0.0) for p in PARTS) / s["step_s"] - 1 for s in steps)
     out["images_per_s"] = raw["nproc"] * batch / out["step_s"]
     out["bucket_bytes"] = steps[-1]["bucket_bytes"]
     same = [s["ready_offsets_s"] for s in steps if len(s["ready_offsets_s"]) == len(out["bucket_bytes"])]

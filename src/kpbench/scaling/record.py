@@ -21,7 +21,10 @@ SCHEMA_FILE = Path(__file__).with_name("dist-scale.schema.json")
 
 
 def build_scale_record(config: dict, rows: list[dict], allreduce: dict, prediction: dict,
-                       compare: list[dict] | None = None) -> dict:
+                       compare: list[dict] | None = None, *, failures: list[dict] | None = None,
+                       complete: bool = True) -> dict:
+    """The Record; ``complete`` false while the study is still running (or was stopped), ``failures``
+    one entry per job that failed ({job, nproc, message}: the rank and the cause)."""
     import torch
 
     host = platform.node().split(".")[0] or "host"
@@ -33,7 +36,8 @@ def build_scale_record(config: dict, rows: list[dict], allreduce: dict, predicti
         "config": config,
         "machine": {"host": host, "torch": torch.__version__, "python": platform.python_version(),
                     "os": f"{platform.system()}-{platform.release()}-{platform.machine()}"},
-        "rows": rows, "allreduce": allreduce, "prediction": prediction,
+        "complete": complete, "rows": rows, "allreduce": allreduce, "prediction": prediction,
+        "failures": list(failures or []),
     }
     if compare:
         record["compare"] = compare
@@ -76,4 +80,5 @@ def json_summary(record: dict) -> dict:
            "prediction": record["prediction"]}
     if record.get("compare"):
         out["compare"] = record["compare"]
+    out["failures"] = record.get("failures", [])
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 
 from kpbench.data import MISSING_STRATEGIES
@@ -20,6 +21,15 @@ PRECISIONS = ("auto", "fp32", "bf16")
 # define the run: a directory holding a run with other values is another run.
 EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "device", "threads")
 DEFAULT_EPOCHS = 30  # when neither epochs nor a time budget is given
+COMM_HOOKS_HELP = "none (plain fp32 all-reduce), fp16, bf16 (compressed to half), powersgd:R (PowerSGD rank R, 1-4)"
+
+
+def parse_comm_hook(text: str) -> tuple[str, int]:
+    """A data-parallel gradient hook: 'none' | 'fp16' | 'bf16' | 'powersgd:R' → (name, rank); ValueError otherwise."""
+    m = re.fullmatch(r"(none|fp16|bf16)|powersgd:([1-9][0-9]{0,2})", str(text).strip().lower())
+    if not m:
+        raise ValueError(f"comm hook {text!r} is not one of: {COMM_HOOKS_HELP}")
+    return (m.group(1), 0) if m.group(1) else ("powersgd", int(m.group(2)))
 
 
 @dataclass
@@ -47,6 +57,8 @@ class TrainConfig:
     rotate_deg: float = 10.0
     eval_batch_size: int = 512
     lr_scaling: str = "sqrt"  # peak lr x f(workers) for data-parallel runs; 1 worker: lr unchanged
+    comm_hook: str = "none"  # data parallel: gradient hook none, fp16, bf16 or powersgd:R (train/ddp.py)
+    sync_batchnorm: bool = False  # data parallel: BatchNorm statistics over the global batch, not each worker's
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,6 +89,10 @@ class TrainConfig:
         for name, value in positive.items():
             if not value > 0:
                 raise KpbenchError(f"{name} must be positive, got {value}")
+        try:
+            parse_comm_hook(self.comm_hook)
+        except ValueError as e:
+            raise KpbenchError(str(e)) from None
         if not isinstance(self.seed, int) or self.seed < 0:
             raise KpbenchError(f"seed must be a whole number >= 0, got {self.seed}")
         if not 0 < self.val_frac < 1:
