@@ -45,6 +45,8 @@ def train_command(
     time_budget_s: Optional[float] = typer.Option(None, "--time-budget", min=0.1,
                                                   help="Seconds of training wall clock; the schedule spans it."),
     target_rmse_px: Optional[float] = typer.Option(None, "--target-rmse", min=0.0, help="Stop once validation RMSE (px) reaches this."),
+    stop_at_target: Optional[bool] = typer.Option(None, "--stop-at-target/--train-past-target", help="With --target-rmse: "
+                                                  "stop there (default), or note the time and train on to the budget."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help=f"Images per step, per worker (default: {_D.batch_size})."),
     optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help=f"(default: {_D.optimizer})"),
     lr: Optional[float] = typer.Option(None, "--lr", min=0.0, help=f"Peak learning rate of one worker (default: {_D.lr})."),

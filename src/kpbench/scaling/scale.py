@@ -17,7 +17,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kpbench.errors import KpbenchError, RunFailed
+from kpbench.errors import Interrupted, KpbenchError, RunFailed
 from kpbench.scaling import analysis
 from kpbench.train import launch as launch_mod
 from kpbench.train.launch import Launch, Outcome
@@ -126,14 +126,25 @@ class JobFailed(RunFailed):
         self.what, self.outcome = what, outcome
 
 
+def check_outcome(outcome: Outcome, label: str) -> None:
+    """Interrupted after a signal, KpbenchError for a worker's bad input, JobFailed for any other failure."""
+    from kpbench.errors import Interrupted
+
+    if outcome.signum is not None:
+        raise Interrupted(f"stopped by {signal.Signals(outcome.signum).name} during {label}", outcome.signum)
+    bad = [e["message"] for _, e in sorted(outcome.worker_errors.items()) if e.get("exit_code") == 2]
+    if bad:
+        raise KpbenchError(bad[0])
+    if outcome.returncode != 0 or outcome.timed_out:
+        raise JobFailed(label, outcome)
+
+
 def run_job(cfg: ScaleConfig, n: int, workdir: Path, *, log: Path | None = None, label: str = "", **over) -> dict | None:
     """One fresh torchrun job of ``n`` workers (per node); the rank-0 result, None on nodes other than 0.
 
     The workers' output goes to ``log`` (default: workdir/dist-scale.log). A job that fails raises
     JobFailed; a worker's bad input, KpbenchError; a signal, Interrupted (the job stopped first).
     """
-    from kpbench.errors import Interrupted
-
     log = log or workdir / "dist-scale.log"
     label = label or f"{n} worker(s)"
     out = workdir / f"result-{n}-{uuid.uuid4().hex[:6]}.json"
@@ -154,13 +165,7 @@ def run_job(cfg: ScaleConfig, n: int, workdir: Path, *, log: Path | None = None,
                         is_host=(cfg.node_rank == 0) if cfg.nnodes > 1 else None)
         outcome = launch_mod.run_job(launch, [str(spec)], log, module=WORKER_MODULE, label=label,
                                      timeout_s=cfg.timeout_s, merge_stdout=True)
-    if outcome.signum is not None:
-        raise Interrupted(f"stopped by {signal.Signals(outcome.signum).name} during {label}", outcome.signum)
-    bad = [e["message"] for _, e in sorted(outcome.worker_errors.items()) if e.get("exit_code") == 2]
-    if bad:
-        raise KpbenchError(bad[0])
-    if outcome.returncode != 0 or outcome.timed_out:
-        raise JobFailed(label, outcome)
+    check_outcome(outcome, label)
     if cfg.node_rank > 0:
         return None  # global rank 0 lives on node 0, which writes the result
     if not out.is_file():
@@ -249,6 +254,10 @@ def compare(cfg: ScaleConfig, budget_s: float = COMPARE_BUDGET_S, on_variant=Non
                 raw = run_job(cfg, n, tmp, log=log, label=name, time_budget_s=budget_s, allreduce_max_bytes=0, **over)
             except JobFailed as e:
                 out.append({**base, "error": e.outcome.failure()})
+            except Interrupted:
+                raise
+            except KpbenchError as e:  # this variant's settings do not fit the data (a 4x batch, say)
+                out.append({**base, "error": str(e)})
             else:
                 r = analysis.row(raw, base["batch_size"])
                 out.append({**base, "steps": r["steps"], "step_s": r["step_s"], "exposed_comm_s": r["exposed_comm_s"],

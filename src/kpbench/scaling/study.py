@@ -7,6 +7,7 @@ figures), record.py (the Record), charts.py and output.py (what is drawn and pri
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -19,7 +20,6 @@ def options_config(nproc: str, data: str, model: str, epochs: int | None, steps:
                    link_limit: str | None, comm_hook: str, allreduce_max_mb: float, device: str = "cpu") -> ScaleConfig:
     """The ScaleConfig the command-line options describe; one KpbenchError line for any bad one."""
     from kpbench.models import MODEL_NAMES
-    from kpbench.scaling.alphabeta import parse_rate_bit_per_s
     from kpbench.scaling.hooks import parse_comm_hook
     from kpbench.scaling.scale import parse_nproc
 
@@ -33,10 +33,7 @@ def options_config(nproc: str, data: str, model: str, epochs: int | None, steps:
         hook, rank = parse_comm_hook(comm_hook)
     except ValueError as e:
         raise KpbenchError(f"--comm-hook: {e}") from None
-    try:
-        rate = parse_rate_bit_per_s(link_limit) if link_limit is not None else None
-    except ValueError as e:
-        raise KpbenchError(f"--link-limit: {e}") from None
+    rate = _link_rate(link_limit)
     return ScaleConfig(data=data, model=model, nproc=parse_nproc(nproc), batch_size=batch_size, epochs=epochs,
                        steps=steps, comm_hook=hook, powersgd_rank=rank, link_limit_bit_per_s=rate,
                        allreduce_max_bytes=int(allreduce_max_mb * (1 << 20)), device=device).resolved()
@@ -54,6 +51,59 @@ def check_out_dir(out: Path, names: tuple[str, ...], force: bool) -> None:
     present = [n for n in names if (out / n).exists()]
     if present and not force:
         raise KpbenchError(f"{out} already holds {', '.join(present)}; pass --force to replace them, or choose another --out")
+
+
+def _link_rate(link_limit: str | None) -> float | None:
+    from kpbench.scaling.alphabeta import parse_rate_bit_per_s
+
+    try:
+        return parse_rate_bit_per_s(link_limit) if link_limit is not None else None
+    except ValueError as e:
+        raise KpbenchError(f"--link-limit: {e}") from None
+
+
+def _positive(option: str, value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise KpbenchError(f"{option} {value}: give a positive, finite number")
+    return value
+
+
+def tta_config(*, nproc: str, data: str, model: str, target_rmse_px: float, budget_s: float | None, lr_scaling: str,
+               link_limit: str | None, repeats: int, batch_size: int | None, force: bool = False):  # noqa: ANN201
+    """The TtaConfig the options of `kpbench dist tta` describe; one KpbenchError line for any bad one."""
+    from kpbench.models import MODEL_NAMES
+    from kpbench.scaling.scale import parse_nproc
+    from kpbench.scaling.tta import TtaConfig, parse_lr_scalings
+
+    if model not in MODEL_NAMES:
+        raise KpbenchError(f"--model {model!r}: choose one of {', '.join(MODEL_NAMES)}")
+    return TtaConfig(data=data, model=model, nproc=parse_nproc(nproc), target_rmse_px=_positive("--target-rmse", target_rmse_px),
+                     budget_s=_positive("--budget", budget_s), lr_scalings=parse_lr_scalings(lr_scaling),
+                     link_limit_bit_per_s=_link_rate(link_limit), repeats=repeats, batch_size=batch_size,
+                     force=force).resolved()
+
+
+def run_tta(cfg, out: Path, *, json_out: bool = False, oversubscribe: bool = False) -> dict:  # noqa: ANN001 - a TtaConfig
+    """`kpbench dist tta`: the study into ``out``, its table (stderr with --json) and the --json rows."""
+    from rich.console import Console
+
+    from kpbench.scaling import tta
+    from kpbench.scaling.output import print_tta_record
+    from kpbench.scaling.scale import ScaleConfig, check_nproc_bound
+
+    console = Console(stderr=json_out, width=None if (sys.stderr if json_out else sys.stdout).isatty() else 150)
+    message = check_nproc_bound(ScaleConfig(nproc=cfg.nproc, cores=cfg.cores), oversubscribe=oversubscribe)
+    if message:
+        console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    if cfg.link_limit_bit_per_s and max(cfg.nproc) > 1:
+        from kpbench.scaling import netns
+
+        netns.check_can_shape()
+    record = tta.run_study(cfg, tta.grid(cfg), out, say=lambda line: console.print(line, highlight=False, markup=False))
+    print_tta_record(record, str(out / tta.RECORD_NAME), console)
+    if json_out:
+        print(json.dumps(tta.json_rows(record), indent=1))
+    return record
 
 
 def run_scale(cfg: ScaleConfig, out: Path, *, budget_s: float | None = None, json_out: bool = False,

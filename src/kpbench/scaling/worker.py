@@ -123,7 +123,7 @@ def _train(job: dict, device: str, rank: int, world: int) -> dict:
         _step(model, opt, train, norm, next(batches), times, device)
     rows = _timed_steps(job, lambda: _step(model, opt, train, norm, next(batches), times, device),
                         _step_limit(job, len(train), batch * world), device)
-    out = {"steps": rows, "warmup_steps": WARMUP_STEPS, "train_rows": len(train)}
+    out = {"steps": rows, "warmup_steps": WARMUP_STEPS, "train_rows": len(train), "batch_size": batch}
     if job.get("evaluate", True) and _writes_result(rank):
         from kpbench.train.evaluate import evaluate_rmse
 

@@ -19,7 +19,7 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 # Fields that may change between a run and its --resume (how long it goes on); all others
 # define the run: a directory holding a run with other values is another run.
-EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "device", "threads")
+EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "stop_at_target", "device", "threads")
 DEFAULT_EPOCHS = 30  # when neither epochs nor a time budget is given
 COMM_HOOKS_HELP = "none (plain fp32 all-reduce), fp16, bf16 (compressed to half), powersgd:R (PowerSGD rank R, 1-4)"
 
@@ -38,6 +38,7 @@ class TrainConfig:
     epochs: int | None = None  # None: DEFAULT_EPOCHS, or as many as the time budget allows
     time_budget_s: float | None = None  # training wall clock (per-epoch evaluation included)
     target_rmse_px: float | None = None  # stop when validation RMSE reaches this
+    stop_at_target: bool = True  # False: note when the target was reached and train on to the budget or epochs
     batch_size: int = 64
     optimizer: str = "adamw"
     lr: float = 5e-3  # peak learning rate (5e-3 beat 2e-3 and 1e-2 for bncnn at 12 epochs)

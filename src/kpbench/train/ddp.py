@@ -107,6 +107,11 @@ def register_hook(ddp_model: nn.Module, comm_hook: str) -> None:
 class _GlobalStats:
     """BatchNorm over the global batch of every rank (training mode), on any device and backend.
 
+    Its all-reduces (forward, and their gradients in backward) go through a process group of
+    their own (``_STATS_GROUP``, one per process; not an attribute, as a network gets deep-copied):
+    in backward they would otherwise interleave, on the default group, with the collectives a
+    gradient hook issues from its callbacks (PowerSGD's), in an order that differs between ranks.
+
     Per channel, each rank's sum, sum of squares and count are all-reduced (differentiably: the
     backward all-reduces their gradients), so every rank normalises with the same mean and
     variance, those of one process holding the whole global batch. In eval mode, or in a world
@@ -119,11 +124,14 @@ class _GlobalStats:
 
         if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce
+        import warnings
 
+        from torch.distributed.nn.functional import all_reduce  # differentiable (its successor is not yet, 2.13)
+
+        warnings.filterwarnings("ignore", message=r".*torch\.distributed\.nn\.functional\.all_reduce is deprecated")
         c, dims = x.shape[1], [d for d in range(x.dim()) if d != 1]
         count = torch.full((1,), x.numel() / c, dtype=x.dtype, device=x.device)
-        stats = all_reduce(torch.cat([x.sum(dims), (x * x).sum(dims), count]))
+        stats = all_reduce(torch.cat([x.sum(dims), (x * x).sum(dims), count]), group=_STATS_GROUP[0])
         n = stats[2 * c]
         mean = stats[:c] / n
         var = (stats[c:2 * c] / n - mean * mean).clamp_min(0.0)
@@ -149,6 +157,7 @@ class GlobalBatchNorm2d(_GlobalStats, nn.BatchNorm2d):
     pass
 
 
+_STATS_GROUP: list = [None]  # the statistics' process group of this process (sync_batchnorm makes it)
 _GLOBAL = {nn.BatchNorm1d: GlobalBatchNorm1d, nn.BatchNorm2d: GlobalBatchNorm2d}
 
 
@@ -156,6 +165,10 @@ def sync_batchnorm(net: nn.Module, device: str) -> nn.Module:
     """``net`` with every BatchNorm normalising over the global batch (see the module docstring)."""
     if device == "cuda":
         return nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and _STATS_GROUP[0] is None:
+        _STATS_GROUP[0] = dist.new_group(backend="gloo")  # every rank calls this, as it must
     for m in net.modules():
         if type(m) in _GLOBAL:
             m.__class__ = _GLOBAL[type(m)]  # same parameters and buffers, another forward

@@ -127,7 +127,7 @@ class _Run:
         return budget is not None and self.elapsed_s + epoch_s + self.last_eval_s >= budget
 
     def done(self) -> bool:
-        if self.time_to_target is not None and self.cfg.target_rmse_px is not None:
+        if self.time_to_target is not None and self.cfg.target_rmse_px is not None and self.cfg.stop_at_target:
             return True
         if self.over_budget(0.0):
             return True
@@ -399,10 +399,12 @@ def _finish(run: _Run, clock: EpochClock) -> TrainResult:
         distributed=_distributed_info(run, clock),
     )
     if run.writes:
-        from kpbench.models import summarize
+        from kpbench.models import build_model, summarize
         from kpbench.train.outputs import write_run_outputs
 
-        write_run_outputs(run.out_dir, result, run.data_info, summarize(run.net, run.cfg.model))
+        # a fresh network of the same shape: the trained one may normalise over all ranks (sync_batchnorm),
+        # and the summary's training step runs on rank 0 alone
+        write_run_outputs(run.out_dir, result, run.data_info, summarize(build_model(run.cfg.model), run.cfg.model))
     return result
 
 
