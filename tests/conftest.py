@@ -85,3 +85,24 @@ def full_disk(tmp_path: Path):
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+@pytest.fixture
+def scale_raw():
+    """A factory: scale_raw(n) is a kpbench.scaling.worker result for n workers, timed as the α-β model implies."""
+    from kpbench.scaling import alphabeta as ab
+
+    buckets, alpha, beta = [1 << 20, 16 << 20, 2 << 20], 50e-6, 1e-9
+
+    def make(n: int, steps: int = 6) -> dict:
+        ready = [0.0, 0.01, 0.2]
+        exposed = ab.exposed_comm_s(ready, buckets, n, alpha, beta)
+        step = {"forward_s": 0.05, "backward_s": 0.25, "exposed_comm_s": exposed, "optimizer_s": 0.02, "stop_s": 1e-4,
+                "comm_s": 0.2 + exposed, "overlap_window_s": 0.2, "finalize_s": 0.0, "loss": 0.1, "agreed": True,
+                "bucket_bytes": buckets, "ready_offsets_s": ready, "step_s": (0.05 + 0.25 + exposed + 0.02) * 1.01}
+        points = [] if n == 1 else [{"size_bytes": s, "nproc": n, "time_s": ab.ring_allreduce_s(s, n, alpha, beta),
+                                     "calls": 5} for s in (4, 1024, 1 << 20, 1 << 24)]
+        return {"nproc": n, "threads": max(1, 2 // n), "steps": [dict(step) for _ in range(steps)], "allreduce": points,
+                "val_rmse_px": 3.5, "batch_size": 32}
+
+    return make

@@ -18,6 +18,7 @@ from kpbench.data import SYNTHETIC, FaceSet
 from kpbench.errors import KpbenchError
 
 SCALING_KIND = "dist-scale"
+SCALING_KINDS = (SCALING_KIND, "dist-tta")  # the scaling study's Records: section 9 reads them
 RUN_PICTURES = ("curves.png", "faces.png", "keypoint_error.png")
 
 
@@ -39,7 +40,7 @@ class RunDir:
 @dataclass
 class Inputs:
     records: list[tuple[Path, dict]] = field(default_factory=list)
-    scaling: list[tuple[Path, dict]] = field(default_factory=list)  # Records of kind "dist-scale"
+    scaling: list[tuple[Path, dict]] = field(default_factory=list)  # Records of kind "dist-scale" or "dist-tta"
     skipped_records: list[tuple[Path, str]] = field(default_factory=list)
     runs: list[RunDir] = field(default_factory=list)
     data_path: str | None = None
@@ -104,7 +105,7 @@ def _expand_records(paths: list[Path], inputs: Inputs) -> list[tuple[Path, Any]]
 def _is_record_like(raw: Any) -> bool:
     if isinstance(raw, Exception):
         return True  # let the loader say what is wrong with it
-    return isinstance(raw, dict) and ("schema" in raw or raw.get("kind") == SCALING_KIND)
+    return isinstance(raw, dict) and ("schema" in raw or raw.get("kind") in SCALING_KINDS)
 
 
 def _add_record(path: Path, raw: Any, inputs: Inputs) -> None:
@@ -112,7 +113,7 @@ def _add_record(path: Path, raw: Any, inputs: Inputs) -> None:
         return _skip(path, f"{path}: no such file", inputs)
     if isinstance(raw, Exception):
         return _skip(path, f"not a JSON Record ({raw})", inputs)
-    if isinstance(raw, dict) and raw.get("kind") == SCALING_KIND:
+    if isinstance(raw, dict) and raw.get("kind") in SCALING_KINDS:
         inputs.scaling.append((path, raw))  # hook: scaling Records have their own section
         return None
     try:

@@ -186,18 +186,23 @@ def break_even_gbit_per_s(profile: Profile, n: int, *, alpha_s: float = 25e-6, g
     return hi
 
 
+MIN_RATE_BIT_PER_S = 8.0  # tc tbf's smallest rate: 1 byte/s
+MAX_RATE_BIT_PER_S = 1e12  # 1 Tbit/s: above it tbf's bucket for 5 ms of traffic no longer fits tc's 32-bit burst
+
+
 def parse_rate_bit_per_s(text: str) -> float:
-    """'1gbit', '200mbit', '10Gbit/s', '500kbit' → bit/s (tc's spelling); ValueError otherwise."""
+    """'1gbit', '200mbit', '10Gbit/s', '500kbit', '125mbps' → bit/s (tc's spelling); ValueError otherwise,
+    also for rates tc tbf cannot shape (below 8 bit/s, above 1 Tbit/s)."""
     import re
 
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmg]?)(bit|bps)?(/s)?\s*", text.lower())
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(bit|bps)?(/s)?\s*", str(text).lower())
     if not m or m.group(3) is None and m.group(2) == "":
         raise ValueError(f"link rate {text!r} is not a rate like 1gbit, 200mbit or 500kbit")
-    value = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)]
+    value = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m.group(2)]
     if m.group(3) == "bps":  # tc: bps = bytes per second
         value *= 8
-    if value <= 0:
-        raise ValueError(f"link rate {text!r} must be positive")
+    if not MIN_RATE_BIT_PER_S <= value <= MAX_RATE_BIT_PER_S:
+        raise ValueError(f"link rate {text!r}: tc shapes rates from 8bit (1 byte/s) to 1tbit")
     return value
 
 
@@ -214,7 +219,7 @@ def parse_rate_bit_per_s(text: str) -> float:
 # a bucket is ready, stretched by the transfers it overlaps; what runs past its end is exposed.
 
 
-def _replay(work_s: list[float], cpu_s: list[float], wire_s: list[float], threads: int) -> tuple[list[float], float, float]:
+def replay_backward(work_s: list[float], cpu_s: list[float], wire_s: list[float], threads: int) -> tuple[list[float], float, float]:
     """(wall offsets at which each bucket became ready, window_s, exposed_s) of one backward.
 
     ``work_s[i]``: backward work (seconds at full speed) after the first bucket's hand-over at
@@ -258,7 +263,7 @@ def backward_work(ready_offsets_s: list[float], cpu_s: list[float], threads: int
     link (transfers CPU-bound: wire = cpu), undoing the slowdown its own transfers caused."""
     work = list(ready_offsets_s)
     for _ in range(60):
-        seen, _, _ = _replay(work, cpu_s, cpu_s, threads)
+        seen, _, _ = replay_backward(work, cpu_s, cpu_s, threads)
         step = [r - s for r, s in zip(ready_offsets_s, seen)]
         if max((abs(x) for x in step), default=0.0) < 1e-7:
             break
@@ -280,6 +285,6 @@ def shaped_step_s(compute_s: float, ready_offsets_s: list[float], bucket_bytes: 
         return {"step_s": compute_s, "window_s": 0.0, "exposed_s": 0.0, "unshaped_window_s": 0.0}
     offsets = list(ready_offsets_s) if len(ready_offsets_s) == len(bucket_bytes) else [0.0] * len(bucket_bytes)
     work = backward_work(offsets, cpu, threads)
-    _, window, exposed = _replay(work, cpu, wire, threads)
+    _, window, exposed = replay_backward(work, cpu, wire, threads)
     return {"step_s": compute_s - offsets[-1] + window + exposed, "window_s": window, "exposed_s": exposed,
             "unshaped_window_s": offsets[-1]}

@@ -100,10 +100,16 @@ def _print_compare(record: dict, console) -> None:
     for col in ("variant", "workers", "budget (s)", "steps", "step (ms)", "exposed (ms)", "images/s", "val RMSE (px)"):
         t.add_column(col, justify="right")
     for c in record["compare"]:
+        if "error" in c:
+            t.add_row(c["variant"], str(c["nproc"]), f"{c['budget_s']:g}", "failed", "—", "—", "—", "—")
+            continue
         t.add_row(c["variant"], str(c["nproc"]), f"{c['budget_s']:g}", str(c["steps"]), _ms(c["step_s"]),
                   _ms(c["exposed_comm_s"]), f"{c['images_per_s']:.0f}",
                   "—" if c["val_rmse_px"] is None else f"{c['val_rmse_px']:.2f}")
     console.print(t)
+    for c in record["compare"]:
+        if "error" in c:
+            console.print(f"{c['variant']} failed: {c['error']}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _mean_sd(sp: dict | None, fmt: str = "{:.1f}") -> str:
@@ -150,10 +156,12 @@ def verdicts(record: dict) -> list[str]:
 
 
 def print_tta_record(record: dict, path: str, console=None) -> None:  # noqa: ANN001 - a rich Console
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 150)
     t = Table(title=f"{record['label']}: mean ± σ over repeats")
     for col in ("configuration", "workers", "lr rule", "time to target (s)", "epochs to target", "final val RMSE (px)",
                 "images/s", "sent/step/worker", "reached"):

@@ -99,7 +99,8 @@ def run_tta(cfg, out: Path, *, json_out: bool = False, oversubscribe: bool = Fal
         from kpbench.scaling import netns
 
         netns.check_can_shape()
-    record = tta.run_study(cfg, tta.grid(cfg), out, say=lambda line: console.print(line, highlight=False, markup=False))
+    record = tta.run_study(cfg, tta.grid(cfg), out,
+                           say=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True))
     print_tta_record(record, str(out / tta.RECORD_NAME), console)
     if json_out:
         print(json.dumps(tta.json_rows(record), indent=1))
@@ -180,7 +181,7 @@ class _Partial:
         self.write(complete=False)
 
     def _say(self, what: str, why: str) -> None:
-        self.console.print(f"kpbench: {what} failed: {why}; log: {self.log}", highlight=False, markup=False)
+        self.console.print(f"kpbench: {what} failed: {why}; log: {self.log}", highlight=False, markup=False, soft_wrap=True)
 
     def write(self, *, complete: bool) -> dict:
         from kpbench.scaling import analysis
