@@ -87,14 +87,14 @@ def test_a_rendezvous_port_in_use_is_one_line_and_exit_2(tmp_path):
     assert f"port {port} is already in use" in done.stderr
 
 
-def test_more_workers_than_cores_is_warned_about(capsys):
-    from kpbench.cli.train import _warn_if_oversubscribed
+def test_more_workers_than_cores_are_refused_unless_oversubscribed_and_then_warned_about():
+    from kpbench.train.launch import check_nproc
 
     cores = len(os.sched_getaffinity(0))
-    _warn_if_oversubscribed(TrainConfig(device="cpu"), cores + 1)
-    assert f"--nproc {cores + 1} is more than this machine's {cores} CPU cores" in capsys.readouterr().err
-    _warn_if_oversubscribed(TrainConfig(device="cpu"), 1)
-    assert capsys.readouterr().err == ""
+    with pytest.raises(KpbenchError, match="--oversubscribe"):
+        check_nproc(cores + 1, "cpu", oversubscribe=False)
+    assert f"--nproc {cores + 1} is more than this machine's {cores} CPU cores" in check_nproc(cores + 1, "cpu", oversubscribe=True)
+    assert check_nproc(1, "cpu", oversubscribe=False) is None
 
 
 @pytest.mark.slow
@@ -117,8 +117,9 @@ def test_two_workers_take_the_same_steps_as_one_process_with_twice_the_batch(tmp
     assert all(torch.allclose(a[k], b[k], rtol=0, atol=cfg.lr / 4) for k in a)
     close = sum(int(torch.isclose(a[k], b[k], rtol=1e-4, atol=1e-6).sum()) for k in a)
     assert close / sum(a[k].numel() for k in a) > 0.999
-    assert metrics["distributed"] == {"world_size": 2, "per_worker_batch": 8, "global_batch": 16,
-                                      "lr_scaling": "none", "peak_lr": cfg.lr}
+    assert metrics["distributed"] | {"stop_decision_s_per_step": 0} == {
+        "world_size": 2, "per_worker_batch": 8, "global_batch": 16, "lr_scaling": "none", "peak_lr": cfg.lr,
+        "comm_hook": "none", "sync_batchnorm": False, "allreduce_bytes_per_step": 32206008, "stop_decision_s_per_step": 0}
     assert metrics["history"][0]["images"] == one.history[0]["images"]
     names = {p.name for p in (tmp_path / "two").iterdir()}
     assert RUN_FILES <= names and not [n for n in names if n.endswith(".tmp")]  # one writer: no stray temporaries

@@ -55,8 +55,8 @@ def test_link_limit_without_iproute2_says_so(monkeypatch):
 
 def test_more_workers_than_cores_warns_what_will_happen(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(scale, "usable_cores", lambda: 1)
-    monkeypatch.setattr(scale, "run_job", lambda cfg, n, workdir, **over: fake_raw(n))
-    code, out, err = _run(["dist", "scale", "--nproc", "1,2", "--out", str(tmp_path), "--json"], capsys)
+    monkeypatch.setattr(scale, "run_job", lambda cfg, n, workdir, **over: fake_raw(n))  # log=, label= too
+    code, out, err = _run(["dist", "scale", "--nproc", "1,2", "--out", str(tmp_path), "--json", "--oversubscribe"], capsys)
     assert code == 0
     assert "exceeds the 1 usable cores" in err and "1 thread each" in err
     summary = json.loads(out)  # stdout carries the JSON alone
