@@ -26,8 +26,10 @@ threads and the transfer as between equal threads.
 
 What is run, per model: one 1-worker and one 2-worker job on loopback (threads = cores ÷ workers;
 the 2-worker job agrees on stopping before every other step only, pricing the agreement side by
-side), then one 2-worker job per shaped link (each worker in its own network namespace; root and
-iproute2, else skipped). Every job is a fresh torchrun job of kpbench.scaling.worker, as
+side), one 2-worker job in two network namespaces joined by an unshaped veth pair (the same
+process layout as the shaped jobs: a second baseline, reported beside the loopback one), then one
+2-worker job per shaped link (each worker in its own network namespace; root and iproute2, else
+skipped). Every job is a fresh torchrun job of kpbench.scaling.worker, as
 `kpbench dist scale` runs it. Everything measured goes to benchmarks/results/DATE-dist-scale.json
 with the raw step and all-reduce timings, so `--from FILE` re-analyses a run without rerunning it.
 
@@ -72,6 +74,11 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
         two = run_job(ScaleConfig(**{**vars(base), "steps": args.stop_steps}).resolved(), 2, work, stop_ab=True)
         raws[model] = {"loopback": [one, two], "shaped": {}}
         print(f"{model}: loopback measured", flush=True)
+        if can_shape:  # the same two workers in namespaces, unshaped: the other baseline, topology alike
+            veth = ScaleConfig(data=args.data, model=model, steps=args.steps, allreduce_max_bytes=64 << 20,
+                               namespaces=True).resolved()
+            raws[model]["veth"] = run_job(veth, 2, work)
+            print(f"{model}: unshaped veth measured", flush=True)
         for link in args.links.split(",") if can_shape else []:
             cfg = ScaleConfig(data=args.data, model=model, steps=args.steps, allreduce_max_bytes=32 << 20,
                               link_limit_bit_per_s=parse_rate_bit_per_s(link)).resolved()
@@ -109,14 +116,17 @@ def analyse(raws: dict) -> dict:
         rows = [analysis.row(one, batch), analysis.row(agreed_only(two), batch)]
         analysis.add_speedups(rows)
         loop_fit = analysis.allreduce([two])
+        veth = analysis.row(r["veth"], batch) if r.get("veth") else None
+        veth_fit = analysis.allreduce([r["veth"]]) if veth else None
         links = {}
         for link, raw in r["shaped"].items():
             row = analysis.row(raw, batch)
             fit = analysis.allreduce([raw])
             links[link] = {"row": row, "busbw_bit_per_s": (fit["busbw_largest_bytes_per_s"] or 0) * 8,
-                           "check": analysis.shaped_check(rows[1], loop_fit, row, fit, "none")}
+                           "check": analysis.shaped_check(rows[1], loop_fit, row, fit, "none"),
+                           "from_veth": analysis.shaped_check(veth, veth_fit, row, fit, "none") if veth else None}
         out[model] = {"loopback": rows, "loopback_fit": {k: loop_fit[k] for k in ("alpha_s", "beta_s_per_byte")},
-                      "stop": stop_cost(two), "links": links}
+                      "veth": veth, "stop": stop_cost(two), "links": links}
     return out
 
 
@@ -144,10 +154,15 @@ def report(result: dict, w: dict) -> None:
         for r in m["loopback"]:
             print(f"{model:6s} loopback       {r['nproc']}×{r['threads']}t  step {r['step_s'] * 1e3:7.1f} ms  exposed "
                   f"{r['exposed_comm_s'] * 1e3:6.1f} ms  parts {_pct(r['parts_error'])}  {r['images_per_s']:6.0f} img/s")
+        if m.get("veth"):
+            r = m["veth"]
+            print(f"{model:6s} veth unshaped  2×{r['threads']}t  step {r['step_s'] * 1e3:7.1f} ms  exposed "
+                  f"{r['exposed_comm_s'] * 1e3:6.1f} ms  parts {_pct(r['parts_error'])}  {r['images_per_s']:6.0f} img/s")
         for link, x in m["links"].items():
-            c, r = x["check"], x["row"]
+            c, r, v = x["check"], x["row"], x.get("from_veth")
             pred = "" if c is None else (f"  predicted {c['predicted_step_s'] * 1e3:7.1f} ms ({_pct(c['error'])}); "
-                                         f"overlap only {_pct(c['overlap_error'])}, serial {_pct(c['serial_error'])}")
+                                         f"overlap only {_pct(c['overlap_error'])}, serial {_pct(c['serial_error'])}"
+                                         + ("" if v is None else f"; from veth {_pct(v['error'])}"))
             print(f"{model:6s} tbf {link:10s} 2×{r['threads']}t  step {r['step_s'] * 1e3:7.1f} ms  exposed "
                   f"{r['exposed_comm_s'] * 1e3:6.1f} ms  busbw {x['busbw_bit_per_s'] / 1e6:5.0f} Mbit/s{pred}")
         s = m["stop"]

@@ -94,17 +94,17 @@ def dist_scale() -> str:
                 "benchmarks/results/DATE-dist-scale.json.\n\n")
     r = json.loads(path.read_text(encoding="utf-8"))
     lines = ["| model | link | workers × threads | step (ms) | exposed (ms) | predicted from loopback (ms) | error | "
-             "overlap only | serial |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+             "overlap only | serial | from unshaped veth |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for model, m in r["models"].items():
-        for row in m["loopback"]:
-            lines.append(f"| {model} | loopback | {row['nproc']} × {row['threads']} | {row['step_s'] * 1e3:.0f} | "
-                         f"{row['exposed_comm_s'] * 1e3:.1f} | | | | |")
+        for where, row in [("loopback", x) for x in m["loopback"]] + ([("veth, unshaped", m["veth"])] if m.get("veth") else []):
+            lines.append(f"| {model} | {where} | {row['nproc']} × {row['threads']} | {row['step_s'] * 1e3:.0f} | "
+                         f"{row['exposed_comm_s'] * 1e3:.1f} | | | | | |")
         for link, x in m["links"].items():
-            c, row = x["check"] or {}, x["row"]
+            c, row, v = x["check"] or {}, x["row"], x.get("from_veth") or {}
             pred = f"{c['predicted_step_s'] * 1e3:.0f}" if c else "—"
             lines.append(f"| {model} | tbf {link} | 2 × {row['threads']} | {row['step_s'] * 1e3:.0f} | "
                          f"{row['exposed_comm_s'] * 1e3:.1f} | {pred} | {_pct(c.get('error'))} | "
-                         f"{_pct(c.get('overlap_error'))} | {_pct(c.get('serial_error'))} |")
+                         f"{_pct(c.get('overlap_error'))} | {_pct(c.get('serial_error'))} | {_pct(v.get('error'))} |")
     w, t = r["worst"], r["targets"]
     stops = ", ".join(f"{model} {_pct(m['stop']['cost'])}" for model, m in r["models"].items() if m["stop"]["cost"] is not None)
     lines += ["", f"Worst error of the prediction from loopback: {_pct(w['error'])} (target ≤ {t['error'] * 100:.0f} %). "

@@ -37,6 +37,7 @@ class ScaleConfig:
     comm_hook: str = "none"
     powersgd_rank: int = 0
     link_limit_bit_per_s: float | None = None
+    namespaces: bool = False  # a network namespace per worker even without a rate (an unshaped veth link)
     allreduce_max_bytes: int = 64 << 20
     lr: float = 1e-3
     seed: int = 0
@@ -153,7 +154,7 @@ def run_job(cfg: ScaleConfig, n: int, workdir: Path, *, log: Path | None = None,
     env = {"OMP_NUM_THREADS": str(max(1, cfg.cores // n))}
     if cfg.nnodes > 1:
         env["KPBENCH_NODE_RANK"] = str(cfg.node_rank)  # the worker that writes the result lives on node 0
-    if cfg.link_limit_bit_per_s and n > 1:
+    if (cfg.link_limit_bit_per_s or cfg.namespaces) and n > 1:
         from kpbench.scaling import netns
 
         with netns.hosts(n, cfg.link_limit_bit_per_s) as host_list:
