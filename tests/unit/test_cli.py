@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import time
+
+import pytest
+
 from helpers import run_kpbench
 
 
@@ -33,3 +38,51 @@ def test_every_option_of_evaluate_predict_and_score_has_help():
         command = group.commands[name]
         for param in command.params:
             assert getattr(param, "help", None), f"{name} {param.name}: no help"
+
+
+def test_sigterm_in_process_is_the_same_clean_path_as_ctrl_c(monkeypatch, capsys):
+    """main() turns SIGTERM into the KeyboardInterrupt path, prints one line, and restores the handler."""
+    import os
+
+    from kpbench.cli import app, main
+
+    before = signal.getsignal(signal.SIGTERM)
+
+    @app.command("test-sleep-for-a-signal", hidden=True)
+    def _sleeper() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+
+    with pytest.raises(SystemExit) as e:
+        main(["test-sleep-for-a-signal"])
+    err = capsys.readouterr().err
+    assert e.value.code == 143 and err.count("\n") == 1 and err.startswith("kpbench: interrupted (SIGTERM)")
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_keyboard_interrupt_in_a_command_prints_the_interrupted_line(capsys):
+    from kpbench.cli import app, main
+
+    @app.command("test-ctrl-c", hidden=True)
+    def _ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as e:
+        main(["test-ctrl-c"])
+    err = capsys.readouterr().err
+    assert e.value.code == 130 and err.startswith("kpbench: interrupted (SIGINT)") and err.count("\n") == 1
+
+
+def test_a_command_that_stops_cleanly_says_how_to_continue_with_its_exit_code(capsys):
+    from kpbench.cli import app, main
+    from kpbench.errors import Interrupted
+
+    @app.command("test-graceful-stop", hidden=True)
+    def _graceful() -> None:
+        raise Interrupted("checkpoint written after epoch 2; continue with --resume", signal.SIGTERM)
+
+    with pytest.raises(SystemExit) as e:
+        main(["test-graceful-stop"])
+    err = capsys.readouterr().err
+    assert e.value.code == 143 and err.count("\n") == 1
+    assert err == "kpbench: interrupted (SIGTERM): checkpoint written after epoch 2; continue with --resume\n"

@@ -1,0 +1,67 @@
+"""Fake inputs that several test files build on: Records on disk, run directories, scaling workers' timings.
+
+Each is small and written here once, so that the report, its browser check and the scaling
+study's CLI see the same inputs as their unit tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+RECORD_CPU = FIXTURES / "record_cpu.json"
+CLOUD_RECORDS = sorted((FIXTURES / "records").glob("*.json"))
+
+
+def fake_metrics(missing: str = "mask", final: float = 2.9, epochs: int = 3) -> dict:
+    """A metrics.json as kpbench.train writes it (docs/design.md, train), small."""
+    return {
+        "config": {"model": "seed", "epochs": epochs, "time_budget_s": 10.0, "optimizer": "adamw", "lr": 1e-3,
+                   "weight_decay": 1e-4, "schedule": "onecycle", "batch_size": 64, "missing": missing,
+                   "val_frac": 0.2, "seed": 0, "augment": True, "flip": True, "target_rmse_px": 3.0,
+                   "precision": "fp32", "device": "cpu"},
+        "data": {"source": "/nowhere/training.csv", "rows": 200},  # not at hand: no data section unless --data
+        "history": [{"epoch": i + 1, "train_loss": 0.1 / (i + 1), "val_rmse_px": final + 2 / (i + 1), "epoch_s": 1.0,
+                     "images": 160} for i in range(epochs)],
+        "final_val_rmse_px": final,
+        "val_rmse_per_keypoint_px": {"left_eye_center": final - 0.5, "nose_tip": final + 0.5},
+        "time_to_target_s": None,
+        "train_s": 3.1,
+        "model_summary": {
+            "layers": [{"name": "conv1", "type": "Conv2d", "output_shape": [32, 94, 94], "params": 320,
+                        "forward_flops": 5_000_000}],
+            "params": 320, "forward_flops_per_image": 5e6, "train_flops_per_image": 1.5e7,
+        },
+    }
+
+
+def make_run(path: Path, **kwargs) -> Path:
+    """A run directory holding fake_metrics(**kwargs) and its learning curves."""
+    from kpbench.train.pictures import plot_curves
+
+    path.mkdir(parents=True)
+    m = fake_metrics(**kwargs)
+    (path / "metrics.json").write_text(json.dumps(m), encoding="utf-8")
+    plot_curves(m["history"], path / "curves.png")
+    return path
+
+
+ALPHA, BETA = 40e-6, 8 / 1e9  # what the fake all-reduces follow: 1 Gbit/s
+BUCKETS = [1_000_000, 30_000_000, 160_000]
+
+
+def fake_raw(n: int, steps: int = 6) -> dict:
+    """A scaling worker's result as kpbench.scaling.worker writes it, with the timings the α-β model implies."""
+    from kpbench.scaling import alphabeta as ab
+
+    ready = [0.0, 0.01, 0.2]
+    exposed = ab.exposed_comm_s(ready, BUCKETS, n, ALPHA, BETA)
+    step = {"forward_s": 0.05, "backward_s": 0.25, "exposed_comm_s": exposed, "optimizer_s": 0.02,
+            "comm_s": 0.2 + exposed, "overlap_window_s": 0.2, "finalize_s": 0.0, "loss": 0.1,
+            "bucket_bytes": BUCKETS, "ready_offsets_s": ready}
+    step["step_s"] = (0.05 + 0.25 + exposed + 0.02) * 1.01
+    points = [] if n == 1 else [{"size_bytes": s, "nproc": n, "time_s": ab.ring_allreduce_s(s, n, ALPHA, BETA), "calls": 5}
+                                for s in (4, 1024, 1 << 20, 1 << 24)]
+    return {"nproc": n, "threads": max(1, 2 // n), "steps": [dict(step) for _ in range(steps)], "allreduce": points,
+            "val_rmse_px": 3.5}
