@@ -31,6 +31,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_environment(tmp_path_factory: pytest.TempPathFactory):
+    """The same isolation for session- and module-scoped fixtures (they run before the per-test ones below)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KPBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
+        mp.setenv("KPBENCH_IMDS_URL", "off")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def kpbench_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own empty KPBENCH_CACHE_DIR: the user's cache is never touched."""

@@ -1,17 +1,22 @@
-"""Fake inputs that several test files build on: Records on disk, run directories, scaling workers' timings.
+"""Fake inputs that several test files build on: Records on disk, run directories, scaling workers'
+timings, a kpbench wheel, SkyPilot and a cloud plan.
 
-Each is small and written here once, so that the report, its browser check and the scaling
-study's CLI see the same inputs as their unit tests.
+Each is small and written here once, so that the report, its browser check, the scaling study's CLI
+and the cloud commands in a subprocess see the same inputs as their unit tests.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RECORD_CPU = FIXTURES / "record_cpu.json"
 CLOUD_RECORDS = sorted((FIXTURES / "records").glob("*.json"))
+CLOUD = FIXTURES / "cloud"  # the fake SkyPilot (fakesky/sky) and validate_tasks.py
+FAKESKY = CLOUD / "fakesky"
+THREE_INSTANCES = ["g4dn.xlarge", "g5.xlarge", "g6.xlarge"]
 
 
 def fake_metrics(missing: str = "mask", final: float = 2.9, epochs: int = 3) -> dict:
@@ -65,3 +70,36 @@ def fake_raw(n: int, steps: int = 6) -> dict:
                                 for s in (4, 1024, 1 << 20, 1 << 24)]
     return {"nproc": n, "threads": max(1, 2 // n), "steps": [dict(step) for _ in range(steps)], "allreduce": points,
             "val_rmse_px": 3.5}
+
+
+def fake_wheel(tmp_path: Path) -> Path:
+    """A file named like a kpbench wheel: plan ships it, nothing installs it in these tests."""
+    path = tmp_path / "wheels" / "kpbench-0.1.0-py3-none-any.whl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not really a wheel")
+    return path
+
+
+def load_fake_sky():
+    """A fresh instance of the fake ``sky`` module (not registered in sys.modules)."""
+    spec = importlib.util.spec_from_file_location("fake_sky_for_tests", FAKESKY / "sky" / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_sky_env(env: dict, scenario: str, calls: Path) -> dict:
+    """Environment for a subprocess that imports the fake as ``sky``."""
+    env = dict(env)
+    env["PYTHONPATH"] = str(FAKESKY) + ((":" + env["PYTHONPATH"]) if env.get("PYTHONPATH") else "")
+    env["FAKE_SKY_SCENARIO"] = scenario
+    env["FAKE_SKY_CALLS"] = str(calls)
+    return env
+
+
+def fake_plan(tmp_path: Path, instances=THREE_INSTANCES, max_minutes: float = 30.0, nodes: int = 1) -> Path:
+    """A plan directory (`kpbench cloud plan`) for ``instances`` with a fake wheel and synthetic data."""
+    from kpbench.cloud import PlanConfig, Workload, make_plan, write_plan
+
+    plan = make_plan(PlanConfig(list(instances), Workload(max_minutes=max_minutes, nodes=nodes)))
+    return write_plan(plan, tmp_path / "plan", wheel=fake_wheel(tmp_path), data="synthetic")

@@ -60,9 +60,10 @@ def kpbench_command(*args: str | Path) -> list[str]:
 
 
 def start_kpbench(*args: str | Path, env: dict[str, str] | None = None, stdout: int | None = sp.DEVNULL,
-                  **popen) -> sp.Popen:
-    """Start `kpbench ARGS…` in a fresh process (stderr piped, text); `env` adds to this process's environment."""
-    return sp.Popen(kpbench_command(*args), stdout=stdout, stderr=sp.PIPE, text=True,
+                  stderr: int | None = sp.PIPE, **popen) -> sp.Popen:
+    """Start `kpbench ARGS…` in a fresh process (text; stdout dropped, stderr piped unless told);
+    `env` adds to this process's environment."""
+    return sp.Popen(kpbench_command(*args), stdout=stdout, stderr=stderr, text=True,
                     env={**os.environ, **(env or {})}, **popen)
 
 
