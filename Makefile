@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip install -q -c constraints.txt
 STAMP = .install.stamp
 
-.PHONY: demo test test-quick fuzz docs bench-parse bench-peers install clean
+.PHONY: demo test test-quick lint fuzz docs bench-parse bench-peers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e '.[test]'
@@ -22,9 +22,13 @@ test: $(STAMP)
 test-quick: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-# Tables in docs/ generated from the code's own data (a test checks they are current).
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+
+# Tables and figures in README.md, docs/ and benchmark headers, generated from benchmarks/results/*.json
+# and the package's own data (benchmarks/docs.py; a unit test checks they are current).
 docs: $(STAMP)
-	$(PY) -m kpbench.report.catalog docs/cost.md
+	$(PY) benchmarks/docs.py
 
 # The property-based tests of every reader with 5000 examples each, and SIGKILL-anywhere with
 # 10 trials instead of 3 (minutes, not for CI); FUZZ_EXAMPLES=N and KILL_TRIALS=N for other
@@ -33,7 +37,7 @@ FUZZ_EXAMPLES ?= 5000
 KILL_TRIALS ?= 10
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz KPBENCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KPBENCH_KILL_TRIALS=$(KILL_TRIALS) \
-	  $(PY) -m pytest -q $(wildcard tests/unit/test_*fuzz*.py) tests/process/test_reliability_kill.py
+	  $(PY) -m pytest -q $(wildcard tests/*/test_*fuzz*.py) tests/process/test_reliability_kill.py
 
 bench-parse: $(STAMP)
 	$(PY) benchmarks/parse.py
