@@ -1,4 +1,5 @@
-"""Shared fixtures: small synthetic faces and Kaggle-layout files; a private cache dir per test."""
+"""Shared fixtures: small synthetic faces and Kaggle-layout files, one trained run, a dist-scale Record;
+a private cache dir per test. Session-scoped fixtures are shared read-only: copy before changing."""
 
 from __future__ import annotations
 
@@ -14,12 +15,29 @@ TESTS = Path(__file__).resolve().parent
 SLOW_TIERS = ("process", "integration")  # subprocesses, torchrun, namespaces, real faces, a browser
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread in the test process: the networks here are tiny, and two threads on a shared
+    2-core machine spin against each other (twice the CPU time, the same results)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tier is the folder: everything under tests/process and tests/integration is `slow`."""
     for item in items:
         parts = Path(item.fspath).resolve().relative_to(TESTS).parts
         if parts and parts[0] in SLOW_TIERS:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_environment(tmp_path_factory: pytest.TempPathFactory):
+    """The same isolation for session- and module-scoped fixtures (they run before the per-test ones below)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KPBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
+        mp.setenv("KPBENCH_IMDS_URL", "off")
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +76,41 @@ def synthetic_dir(_synthetic_dir_original: Path, tmp_path: Path) -> Path:
     out = tmp_path / "synthetic"
     shutil.copytree(_synthetic_dir_original, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def trained_run(_synthetic_dir_original: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A finished 1-epoch run (no pictures) on the synthetic Kaggle files: (run dir, data dir). Shared: don't modify."""
+    from helpers import tiny_cfg
+    from kpbench.data import load_faces
+    from kpbench.train import train
+
+    run = tmp_path_factory.mktemp("run")
+    faces = load_faces(_synthetic_dir_original / "training.csv", cache=False, progress=False)
+    train(faces, tiny_cfg(), out_dir=run, progress=False, pictures=False)
+    return run, _synthetic_dir_original
+
+
+@pytest.fixture
+def run_copy(trained_run: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A private copy of the trained run directory, free to damage."""
+    return Path(shutil.copytree(trained_run[0], tmp_path / "run"))
+
+
+@pytest.fixture
+def scale_record() -> dict:
+    """A dist-scale Record of a fake 1- and 2-worker study (fakes.fake_raw), fresh for each test."""
+    from fakes import fake_raw
+    from kpbench.scaling import analysis
+    from kpbench.scaling.record import build_scale_record
+    from kpbench.scaling.scale import ScaleConfig, record_config
+
+    cfg = ScaleConfig(nproc=[1, 2], cores=2)
+    raws = [fake_raw(1), fake_raw(2)]
+    rows = [analysis.row(r, cfg.batch_size) for r in raws]
+    analysis.add_speedups(rows)
+    fit = analysis.allreduce(raws)
+    return build_scale_record(record_config(cfg), rows, fit, analysis.prediction(rows, fit, 32, "none", None))
 
 
 @pytest.fixture

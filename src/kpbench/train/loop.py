@@ -150,24 +150,26 @@ class _Run:
 
 def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None, resume: bool = False,
           progress: bool = True, on_event: Callable[[str, dict], None] | None = None,
-          force: bool = False) -> TrainResult:
+          force: bool = False, pictures: bool = True) -> TrainResult:
     """Train ``cfg.model`` on the labelled ``faces``; see docs/design.md for the result and outputs.
 
     Under torchrun (WORLD_SIZE in the environment) it joins the process group and trains its
     rank's share; see docs/distributed-training.md. SIGINT/SIGTERM finish the step, write a
     checkpoint (with --out) and raise Interrupted. ``force`` lets a new run replace the files in
-    ``out_dir``.
+    ``out_dir``; ``pictures=False`` leaves out its three PNG charts (most of the time a small run
+    spends writing).
     """
     world = world_mod.from_env()
     out_path = Path(out_dir) if out_dir is not None else None
     # One writer per --out DIR: rank 0 holds its lock for the whole run, outputs included.
     locked = run_dir_lock(out_path) if out_path is not None and world.main else contextlib.nullcontext()
     with locked:
-        return _train(faces, cfg, world, out_path, resume=resume, force=force, progress=progress, on_event=on_event)
+        return _train(faces, cfg, world, out_path, resume=resume, force=force, progress=progress, on_event=on_event,
+                      pictures=pictures)
 
 
 def _train(faces: FaceSet, cfg: TrainConfig, world: World, out_dir: Path | None, *, resume: bool, force: bool,
-           progress: bool, on_event: Callable[[str, dict], None] | None) -> TrainResult:
+           progress: bool, on_event: Callable[[str, dict], None] | None, pictures: bool) -> TrainResult:
     cfg.validate()
     if not faces.labelled:
         raise KpbenchError(f"{faces.source or 'data'}: has no keypoint labels to train on")
@@ -182,7 +184,7 @@ def _train(faces: FaceSet, cfg: TrainConfig, world: World, out_dir: Path | None,
         with bar, stop_on_signals() as stop:
             while not run.done():
                 _epoch(run, clock, bar, stop, emit)
-        result = _finish(run, clock)
+        result = _finish(run, clock, pictures)
         world_mod.barrier(world)  # the others wait for rank 0's files: no rank leaves a group a peer still uses
         return result
     finally:
@@ -382,7 +384,7 @@ def _save(run: _Run, clock: EpochClock, t_start: float, position: dict | None = 
     run.ckpt_s += clock_mod.now() - t_start
 
 
-def _finish(run: _Run, clock: EpochClock) -> TrainResult:
+def _finish(run: _Run, clock: EpochClock, pictures: bool = True) -> TrainResult:
     if not run.history:
         raise KpbenchError("training stopped before its first epoch (time budget too small?)")
     last = run.history[-1]
@@ -404,7 +406,8 @@ def _finish(run: _Run, clock: EpochClock) -> TrainResult:
 
         # a fresh network of the same shape: the trained one may normalise over all ranks (sync_batchnorm),
         # and the summary's training step runs on rank 0 alone
-        write_run_outputs(run.out_dir, result, run.data_info, summarize(build_model(run.cfg.model), run.cfg.model))
+        write_run_outputs(run.out_dir, result, run.data_info, summarize(build_model(run.cfg.model), run.cfg.model),
+                          pictures=pictures)
     return result
 
 
