@@ -30,6 +30,30 @@ _CONFIG_FIELDS = frozenset(TrainConfig.__dataclass_fields__)
 _LAUNCH = ("nproc", "nnodes", "node_rank", "rdzv_endpoint", "local_addr", "max_restarts", "oversubscribe")
 
 
+# The data-parallel options (docs/distributed-training.md), declared here to keep the command's signature short.
+_PARALLEL = {
+    "nproc": typer.Option(1, "--nproc", min=1, help="Data-parallel workers on this machine, started through torchrun "
+                          "(gloo on CPU, NCCL on CUDA)."),
+    "nnodes": typer.Option(1, "--nnodes", min=1, help="Machines in the job (torchrun --nnodes); each runs this command "
+                           "with its --node-rank."),
+    "node_rank": typer.Option(0, "--node-rank", min=0, help="This machine's index among --nnodes (torchrun --node-rank)."),
+    "rdzv_endpoint": typer.Option(None, "--rdzv-endpoint", help="HOST:PORT where the machines meet "
+                                  "(c10d rendezvous, served by node 0)."),
+    "local_addr": typer.Option(None, "--local-addr", help="This machine's address as the others reach it "
+                               "(torchrun --local-addr)."),
+    "max_restarts": typer.Option(0, "--max-restarts", min=0, help="Times torchrun restarts the workers after a failure; "
+                                 "they resume from the last checkpoint."),
+    "lr_scaling": typer.Option(None, "--lr-scaling", help=f"Peak lr for N workers: none, linear (x N) or sqrt (x √N) "
+                               f"(default: {_D.lr_scaling}; see docs/distributed-training.md)."),
+    "comm_hook": typer.Option(None, "--comm-hook", help="Data parallel: gradient hook none, fp16, bf16 or powersgd:R "
+                              f"(PowerSGD rank R) (default: {_D.comm_hook})."),
+    "sync_batchnorm": typer.Option(None, "--sync-batchnorm/--no-sync-batchnorm", help="Data parallel: BatchNorm "
+                                   "statistics over the global batch instead of each worker's."),
+    "oversubscribe": typer.Option(False, "--oversubscribe", help="Allow --nproc above this machine's CPU cores "
+                                  "(or GPUs on CUDA)."),
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the kpbench app."""
     app.command("train")(train_command)
@@ -65,25 +89,16 @@ def train_command(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads per worker (default: torch's own "
                                           "for one worker; CPU cores ÷ local workers for several)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars on a terminal."),
-    nproc: int = typer.Option(1, "--nproc", min=1, help="Data-parallel workers on this machine, started through torchrun "
-                              "(gloo on CPU, NCCL on CUDA)."),
-    nnodes: int = typer.Option(1, "--nnodes", min=1, help="Machines in the job (torchrun --nnodes); each runs this command "
-                               "with its --node-rank."),
-    node_rank: int = typer.Option(0, "--node-rank", min=0, help="This machine's index among --nnodes (torchrun --node-rank)."),
-    rdzv_endpoint: Optional[str] = typer.Option(None, "--rdzv-endpoint", help="HOST:PORT where the machines meet "
-                                                "(c10d rendezvous, served by node 0)."),
-    local_addr: Optional[str] = typer.Option(None, "--local-addr", help="This machine's address as the others reach it "
-                                             "(torchrun --local-addr)."),
-    max_restarts: int = typer.Option(0, "--max-restarts", min=0, help="Times torchrun restarts the workers after a failure; "
-                                     "they resume from the last checkpoint."),
-    lr_scaling: Optional[LrScaling] = typer.Option(None, "--lr-scaling", help=f"Peak lr for N workers: none, linear (x N) or "
-                                                   f"sqrt (x √N) (default: {_D.lr_scaling}; see docs/distributed-training.md)."),
-    comm_hook: Optional[str] = typer.Option(None, "--comm-hook", help="Data parallel: gradient hook none, fp16, bf16 or "
-                                            f"powersgd:R (PowerSGD rank R) (default: {_D.comm_hook})."),
-    sync_batchnorm: Optional[bool] = typer.Option(None, "--sync-batchnorm/--no-sync-batchnorm", help="Data parallel: "
-                                                  "BatchNorm statistics over the global batch instead of each worker's."),
-    oversubscribe: bool = typer.Option(False, "--oversubscribe", help="Allow --nproc above this machine's CPU cores "
-                                       "(or GPUs on CUDA)."),
+    nproc: int = _PARALLEL["nproc"],
+    nnodes: int = _PARALLEL["nnodes"],
+    node_rank: int = _PARALLEL["node_rank"],
+    rdzv_endpoint: Optional[str] = _PARALLEL["rdzv_endpoint"],
+    local_addr: Optional[str] = _PARALLEL["local_addr"],
+    max_restarts: int = _PARALLEL["max_restarts"],
+    lr_scaling: Optional[LrScaling] = _PARALLEL["lr_scaling"],
+    comm_hook: Optional[str] = _PARALLEL["comm_hook"],
+    sync_batchnorm: Optional[bool] = _PARALLEL["sync_batchnorm"],
+    oversubscribe: bool = _PARALLEL["oversubscribe"],
 ) -> None:
     """Train a keypoint network; writes model.pt, metrics.json and pictures to --out."""
     from kpbench.train import launch, session

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from kpbench.errors import KpbenchError, RunFailed
 from kpbench.train.launch import Launch, Outcome, torchrun_command, worker_env
-from kpbench.train.supervise import Node, Watch, supervise
+from kpbench.train.supervise import Node, Watch, pid_alive, supervise
 
 PREFIX = "kpbd-"  # namespace names: kpbd-<creator pid>-<run>-<index>
 IFNAME = "kpb0"  # a host's interface (each namespace has its own, so one name does)
@@ -58,16 +58,6 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return r
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def our_namespaces() -> list[str]:
     """Namespaces this module made (any run) that still exist."""
     r = _ip("netns", "list", check=False)
@@ -92,7 +82,7 @@ def clean_stale() -> list[str]:
             pid = int(name[len(PREFIX):].split("-")[0])
         except ValueError:
             continue
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             remove_namespace(name)
             stale.append(name)
     return stale

@@ -102,6 +102,15 @@ def oversubscription_warning(nproc: list[int], cores: int, device: str = "cpu") 
             "share cores, so their step times include waiting for a core")
 
 
+def check_out_dir(out: Path, names: tuple[str, ...], force: bool) -> None:
+    """A study's --out may not hold its files from before (another study's, or someone's) unless --force."""
+    if out.exists() and not out.is_dir():
+        raise KpbenchError(f"{out}: exists and is not a directory")
+    present = [n for n in names if (out / n).exists()]
+    if present and not force:
+        raise KpbenchError(f"{out} already holds {', '.join(present)}; pass --force to replace them, or choose another --out")
+
+
 def check_nproc_bound(cfg: ScaleConfig, *, oversubscribe: bool) -> str | None:
     """KpbenchError for more workers than cores (GPUs) unless ``oversubscribe``; then the warning to print."""
     message = oversubscription_warning(cfg.nproc, cfg.cores, cfg.device)

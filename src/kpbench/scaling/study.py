@@ -44,15 +44,6 @@ LOG_NAME = "dist-scale.log"
 CHART_NAMES = ("scaling.png", "time_split.png", "allreduce.png")
 
 
-def check_out_dir(out: Path, names: tuple[str, ...], force: bool) -> None:
-    """A study's --out may not hold its files from before (another study's, or someone's) unless --force."""
-    if out.exists() and not out.is_dir():
-        raise KpbenchError(f"{out}: exists and is not a directory")
-    present = [n for n in names if (out / n).exists()]
-    if present and not force:
-        raise KpbenchError(f"{out} already holds {', '.join(present)}; pass --force to replace them, or choose another --out")
-
-
 def _link_rate(link_limit: str | None) -> float | None:
     from kpbench.scaling.alphabeta import parse_rate_bit_per_s
 
@@ -119,7 +110,7 @@ def run_scale(cfg: ScaleConfig, out: Path, *, budget_s: float | None = None, jso
     from rich.console import Console
 
     from kpbench.lock import run_dir_lock
-    from kpbench.scaling.scale import check_nproc_bound
+    from kpbench.scaling.scale import check_nproc_bound, check_out_dir
 
     stream = sys.stderr if json_out else sys.stdout  # with --json, stdout carries the JSON alone
     console = Console(stderr=json_out, width=None if stream.isatty() else 150)  # wide tables in logs too

@@ -207,7 +207,7 @@ def run_study(cfg: TtaConfig, variants: list[Variant], out: Path, *, say=print) 
     RunFailed (exit 3) when no run could be measured.
     """
     from kpbench.lock import run_dir_lock
-    from kpbench.scaling.study import check_out_dir
+    from kpbench.scaling.scale import check_out_dir
 
     check_out_dir(out, (RECORD_NAME, RUNS), cfg.force)
     runs: list[dict] = []

@@ -85,7 +85,8 @@ def _how(code: int | None) -> str:
 # --- scratch folders that outlive no one ---
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (ours or another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -101,7 +102,7 @@ def clean_stale_scratch(root: Path | None = None) -> list[Path]:
     removed = []
     for d in root.glob(f"{SCRATCH_PREFIX}*-*"):
         pid_text = d.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
-        if d.is_dir() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        if d.is_dir() and pid_text.isdigit() and not pid_alive(int(pid_text)):
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
     return removed
