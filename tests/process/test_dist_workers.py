@@ -98,3 +98,17 @@ def test_a_workers_bad_input_is_one_line_with_exit_2_and_uses_no_restart(tmp_pat
                     "--max-restarts", "3", subprocess=True, timeout_s=300)
     assert r.code == 2 and r.err.count("\n") == 1 and "nope.csv" in r.error_line, r.err
     assert "-- attempt 1" not in (tmp_path / "run" / "workers.log").read_text()
+
+
+def test_ctrl_c_to_a_two_worker_run_is_one_line_from_the_launcher(tmp_path):
+    marker = uuid.uuid4().hex
+    launcher = subprocess.Popen([sys.executable, "-m", "kpbench", "train", "--data", "synthetic:2000", "--model", "seed",
+                                 "--epochs", "5", "--nproc", "2", "--no-progress", "--out", str(tmp_path / "run")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                env={**os.environ, "KPBENCH_TEST_MARKER": marker})
+    _wait_for_workers(marker, launcher)
+    time.sleep(3)  # into the steps
+    os.killpg(launcher.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the launcher's whole process group
+    _, err = launcher.communicate(timeout=180)
+    assert launcher.returncode == 130 and err.strip().count("\n") == 0, err
+    assert "stopped by SIGINT" in err and _gone_within(marker, 15)

@@ -81,7 +81,9 @@ def run_tta(cfg, out: Path, *, json_out: bool = False, oversubscribe: bool = Fal
     from kpbench.scaling import tta
     from kpbench.scaling.output import print_tta_record
     from kpbench.scaling.scale import ScaleConfig, check_nproc_bound
+    from kpbench.train.world import rdzv_timeout_s
 
+    rdzv_timeout_s()  # a bad $KPBENCH_RDZV_TIMEOUT_S is one line now, not at the first run
     console = Console(stderr=json_out, width=None if (sys.stderr if json_out else sys.stdout).isatty() else 150)
     message = check_nproc_bound(ScaleConfig(nproc=cfg.nproc, cores=cfg.cores), oversubscribe=oversubscribe)
     if message:
@@ -111,7 +113,9 @@ def run_scale(cfg: ScaleConfig, out: Path, *, budget_s: float | None = None, jso
 
     from kpbench.lock import run_dir_lock
     from kpbench.scaling.scale import check_nproc_bound, check_out_dir
+    from kpbench.train.world import rdzv_timeout_s
 
+    rdzv_timeout_s()  # a bad $KPBENCH_RDZV_TIMEOUT_S is one line now, not at the first job
     stream = sys.stderr if json_out else sys.stdout  # with --json, stdout carries the JSON alone
     console = Console(stderr=json_out, width=None if stream.isatty() else 150)  # wide tables in logs too
     message = check_nproc_bound(cfg, oversubscribe=oversubscribe)
