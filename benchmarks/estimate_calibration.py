@@ -94,7 +94,6 @@ def stack_of(source: str) -> str:
 def trace_cases(cases: list[Case]) -> None:
     """Trace each distinct network step once (fake tensors: no GPU, about a second each)."""
     from estimate_networks import NETWORKS
-
     from kpbench.estimate.trace import trace_step
 
     cache: dict[tuple, OpArrays] = {}
@@ -269,7 +268,6 @@ def ratio_checks(c: Constants) -> list[dict]:
     those 2017 runs spent most of each epoch outside the GPU (Python input pipelines, evaluation).
     """
     from estimate_networks import NETWORKS
-
     from kpbench.estimate import machine
     from kpbench.estimate.trace import trace_step
 

@@ -47,16 +47,16 @@ def print_result(result) -> None:
     console.print(trace_line(result), markup=False)
     console.print(f"Workload: {result.workload.source} → {result.workload.steps:,} steps", markup=False)
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
-                  title="Estimated per machine (measured where marked): median, band below (low … high)")
+                  title="Estimated per machine: median, band below")
     table.add_column("machine", min_width=18, overflow="fold")
-    for name in ("step ms", "train s", "init s", "$/h", "$/run"):
+    for name in ("step ms", "train s", "init s", "$/run"):
         table.add_column(name, justify="right", no_wrap=True)
     for e in result.estimates:
+        price = "" if e.price_per_hour is None else f" · ${e.price_per_hour:g}/h"
         where = (escape(e.label) + (" [bold](measured)[/]" if e.measured else "")
-                 + f"\n[dim]{escape(e.gpu or 'CPU')} {e.precision} · {e.bound}[/]")
+                 + f"\n[dim]{escape(e.gpu or 'CPU')} {e.precision} · {e.bound}{price}[/]")
         table.add_row(where, _cell(e.step_s, e.step_s_low, e.step_s_high, 1e3), _cell(e.train_s, e.train_s_low, e.train_s_high),
                       _cell(e.init_s, e.init_s_low, e.init_s_high),
-                      DASH if e.price_per_hour is None else f"{e.price_per_hour:g}",
                       _cell(e.cost_per_run_usd, e.cost_per_run_usd_low, e.cost_per_run_usd_high, unit="$"))
     console.print(table)
     for line in notes(result):
