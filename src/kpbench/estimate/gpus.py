@@ -118,7 +118,8 @@ def _row(path: Path, row: int, cell: dict[str, str]) -> Gpu:
             raise located(path, f"{raw} must be a positive number", row=row, column=column)
     if cell["status"] not in STATUSES:
         raise located(path, f"{cell['status']!r}, expected one of {', '.join(STATUSES)}", row=row, column="status")
-    return Gpu(name=cell["gpu"], instance_share=cell.get("instance_share", "the whole GPU"), arch=cell["arch"], compute_capability=cell.get("compute_capability", ""),
+    return Gpu(name=cell["gpu"], instance_share=cell.get("instance_share", "the whole GPU"), arch=cell["arch"],
+               compute_capability=cell.get("compute_capability", ""),
                launch=cell.get("launch", ""), sms=int(values["sms"]), boost_mhz=values["boost_mhz"],
                fp32_tflops=values["fp32_tflops"], fp16_vector_tflops=values["fp16_vector_tflops"],
                fp16_tensor_tflops=values["fp16_tensor_tflops"], bf16_tensor_tflops=values["bf16_tensor_tflops"],
