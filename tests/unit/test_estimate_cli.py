@@ -8,21 +8,13 @@ from pathlib import Path
 import pytest
 
 from helpers import run_kpbench
-from kpbench.estimate import machine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CONTRACT = {"gpu", "instance_type", "precision", "step_s", "step_s_low", "step_s_high", "images_per_s", "bound",
             "train_s", "init_s", "cost_per_run_usd", "basis"}
 
 
-@pytest.fixture(autouse=True)
-def this_machine(monkeypatch):
-    """Fixed figures for this machine: no second Python process, no bandwidth probe, the same numbers every run."""
-    monkeypatch.setattr(machine, "startup_s", lambda: 2.0)
-    cpu = machine.Cpu(model="test CPU", threads=2, clock_ghz=2.5, lanes=16, fma_units=1, peak_flops=160e9,
-                      bandwidth_gb_s=10.0, thread_bandwidth_gb_s=8.0, note="fixed for tests")
-    monkeypatch.setattr(machine, "cpu", lambda: cpu)
-    monkeypatch.setattr(machine, "host", lambda: machine.Host(dispatch_s=3e-6, module_s=2e-6))
+pytestmark = pytest.mark.usefixtures("fixed_machine")
 
 
 def estimate_json(*args) -> dict:
