@@ -36,6 +36,9 @@ def estimate_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Write one estimate Record per row here."),
 ) -> None:
     """Estimate step time, training time and cost on GPUs without one: a per-operator model of a CPU-only trace."""
+    from kpbench.estimate import machine
+
+    machine.note_fresh_process()  # before torch is imported: this process's start-up is then measured as it goes
     from kpbench.estimate.network import parse_shape
     from kpbench.estimate.run import EstimateRequest, run_estimate
 
