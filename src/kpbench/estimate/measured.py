@@ -7,8 +7,9 @@ epoch are scaled to that workload's steps, and the row says so.
 
 from __future__ import annotations
 
+from kpbench.errors import KpbenchError
 from kpbench.estimate import study
-from kpbench.estimate.workload import Workload, split_rows
+from kpbench.estimate.workload import Workload, from_record, split_rows
 
 
 def _fig(record: dict, name: str) -> dict | None:
@@ -17,10 +18,7 @@ def _fig(record: dict, name: str) -> dict | None:
 
 def measured_estimate(record: dict, work: Workload, catalog) -> study.Estimate:
     machine, cfg = record["machine"], record["config"]
-    ips = _fig(record, "images_per_s")
-    batch = int(cfg.get("batch_size") or work.batch_size)
-    step = batch / ips["median"]
-    step_low, step_high = batch / max(ips["values"]), batch / min(ips["values"])
+    step, step_low, step_high = _step_s(record, work)
     own = work.record is record
     if own:
         train = _fig(record, "train_s")
@@ -40,7 +38,7 @@ def measured_estimate(record: dict, work: Workload, catalog) -> study.Estimate:
     label_gpu = machine.get("gpu")
     est = study.Estimate(
         gpu=label_gpu, instance_type=machine.get("instance_type"), precision=str(cfg.get("precision") or "fp32"),
-        step_s=step, step_s_low=step_low, step_s_high=step_high, images_per_s=ips["median"], bound="measured",
+        step_s=step, step_s_low=step_low, step_s_high=step_high, images_per_s=work.batch_size / step, bound="measured",
         train_s=train_s, train_s_low=train_low, train_s_high=train_high, init_s=init["median"],
         init_s_low=min(init["values"]), init_s_high=max(init["values"]), cost_per_run_usd=None,
         cost_per_run_usd_low=None, cost_per_run_usd_high=None, basis=how, calibrated=True, time_to_target_s=to_target,
@@ -48,6 +46,20 @@ def measured_estimate(record: dict, work: Workload, catalog) -> study.Estimate:
                                min(init["values"]), max(init["values"]), "measured", record.get("label") or "Record")],
         notes=[] if inst else ["no price (not a catalog instance)"])
     return study.priced(est, inst)
+
+
+def _step_s(record: dict, work: Workload) -> tuple[float, float, float]:
+    """(median, low, high) seconds per step: batch / steady images_per_s; a Record too short for a steady rate
+    (warm-up took every step) falls back on its training time over its steps."""
+    batch = int(record["config"].get("batch_size") or work.batch_size)
+    ips = _fig(record, "images_per_s")
+    if ips and min(ips["values"]) > 0:
+        return batch / ips["median"], batch / max(ips["values"]), batch / min(ips["values"])
+    train, steps = _fig(record, "train_s"), from_record(record, "Record").steps
+    if not steps or not train["median"] > 0:
+        raise KpbenchError(f"Record {record.get('label') or ''}: no measured step time (no steady throughput, "
+                           "no training time)")
+    return train["median"] / steps, min(train["values"]) / steps, max(train["values"]) / steps
 
 
 def _eval_per_epoch(record: dict) -> float:

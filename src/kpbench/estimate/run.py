@@ -83,7 +83,8 @@ def run_estimate(req: EstimateRequest, *, measured: list[dict] | None = None) ->
     estimates = [_gpu_estimate(inst, g, req.precision, traces, work, c, host, startup) for inst, g in targets]
     if req.study:
         records = ([work.record] if work.record is not None else []) + list(measured or [])
-        estimates += [_measured(r, work, catalog) for r in records] or [_cpu_estimate(traces, work, c, host, startup)]
+        rows = [row for r in records if (row := _measured(r, work, catalog, skipped)) is not None]
+        estimates += rows or [_cpu_estimate(traces, work, c, host, startup)]
     return EstimateResult(network=net.label, workload=work, traces=traces.steps, estimates=estimates, skipped=skipped,
                           host=host, constants=c)
 
@@ -178,8 +179,12 @@ def _cpu_estimate(traces: _Traces, work, c, host, startup: float) -> study.Estim
     return study.with_init(est, study.init_parts(startup, gpu=False, instance=False))
 
 
-def _measured(record: dict, work: workload_mod.Workload, catalog) -> study.Estimate:
+def _measured(record: dict, work: workload_mod.Workload, catalog, skipped: list[dict]) -> study.Estimate | None:
     """A bench Record as a study row: its own figures, or its step time × this workload's steps."""
     from kpbench.estimate.measured import measured_estimate
 
-    return measured_estimate(record, work, catalog)
+    try:
+        return measured_estimate(record, work, catalog)
+    except KpbenchError as e:
+        skipped.append({"instance_type": record["machine"].get("instance_type") or "this machine", "reason": str(e)})
+        return None

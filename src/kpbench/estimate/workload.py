@@ -65,7 +65,7 @@ def from_path(path: str | Path) -> Workload:
         return _from_run_dir(path)
     from kpbench.bench.record import load_record
 
-    return _from_record(load_record(path), path)
+    return from_record(load_record(path), path.name)
 
 
 def _from_run_dir(path: Path) -> Workload:
@@ -90,11 +90,12 @@ def _from_run_dir(path: Path) -> Workload:
                     steps_to_target=to_target, target_rmse_px=target)
 
 
-def _from_record(record: dict, path: Path) -> Workload:
+def from_record(record: dict, name: str) -> Workload:
+    """The steps a (validated) bench Record ran; ``name`` names it in errors."""
     cfg, figures = record["config"], record["figures"]
     batch, rows = cfg.get("batch_size"), cfg.get("rows")
     if not batch or not rows:
-        raise KpbenchError(f"{path.name}: the Record names no batch size or row count to count steps from")
+        raise KpbenchError(f"{name}: the Record names no batch size or row count to count steps from")
     epochs = cfg.get("epochs")
     if epochs is None:  # a time-budget run: its epochs from the measured times
         epochs = max(1, round(figures["train_s"]["median"] / figures["epoch_s"]["median"]))
@@ -104,7 +105,7 @@ def _from_record(record: dict, path: Path) -> Workload:
     if figures.get("time_to_target_s") is not None:
         share = figures["time_to_target_s"]["median"] / figures["train_s"]["median"]
         to_target = max(1, round(steps * min(1.0, share)))
-    label = record.get("label") or path.name
+    label = record.get("label") or name
     return Workload(epochs=int(epochs), steps=steps, batch_size=int(batch), val_rows=val,
                     source=f"Record {label}: {epochs} epochs over {rows:,} rows, batch {batch}",
                     steps_to_target=to_target, target_rmse_px=cfg.get("target_rmse_px"), record=record)

@@ -7,6 +7,7 @@ report's Comparison (kpbench.cost), as everywhere else in the report.
 
 from __future__ import annotations
 
+from kpbench.errors import KpbenchError
 from kpbench.estimate.gpus import gpu as gpu_row
 from kpbench.estimate.gpus import load_gpus
 from kpbench.estimate.measured import measured_estimate
@@ -32,7 +33,7 @@ def study_table(inputs: Inputs) -> Section:
     order += [t for t in by_type if t not in order]
     work = Workload(**{k: v for k, v in inputs.estimates[0][1]["workload"].items() if k in Workload.__dataclass_fields__})
     rows = [_estimate_row(by_type[t], inputs) for t in order]
-    rows += [_measured_row(r, work, inputs) for _, r in inputs.records]
+    rows += [row for _, r in inputs.records if (row := _measured_row(r, work, inputs))]
     s.add(Paragraph(
         "A student team once set out to fill this table for five AWS instances and left it blank; four of the five "
         "can no longer be rented. kpbench fills it: each GPU row is estimated from one training step traced on this "
@@ -82,11 +83,15 @@ def _estimate_row(record: dict, inputs: Inputs) -> list[str]:
             band_text(e["train_s"], e["train_s_low"], e["train_s_high"]), price, cost, basis]
 
 
-def _measured_row(record: dict, work: Workload, inputs: Inputs) -> list[str]:
+def _measured_row(record: dict, work: Workload, inputs: Inputs) -> list[str] | None:
     """A bench Record on the estimates' workload: its measured step and evaluation times × that workload."""
-    est = measured_estimate(record, work, inputs.catalog)
+    try:
+        est = measured_estimate(record, work, inputs.catalog)
+    except KpbenchError as e:
+        inputs.warn(f"study table: {e}")
+        return None
     machine = record["machine"]
-    name = machine.get("instance_type") or f"this machine ({record.get('label') or 'local'})"
+    name = machine.get("instance_type") or record.get("label") or "this machine"
     gpu = machine.get("gpu") or f"none: {machine.get('cpu_model') or 'CPU'}"
     price = DASH if est.price_per_hour is None else f"{est.price_per_hour:g}"
     cost = DASH if est.cost_per_run_usd is None else usd_band(est.cost_per_run_usd, est.cost_per_run_usd_low,

@@ -9,7 +9,6 @@ import torch
 from kpbench.train.devdata import DeviceData, Normalisation
 from kpbench.train.loss import rmse_px, squared_error_sums_px
 
-
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}  # fp16: what `kpbench estimate` traces for V100/T4
 
 
