@@ -24,6 +24,7 @@ test-quick: $(STAMP)
 # Tables in docs/ generated from the code's own data (a test checks they are current).
 docs: $(STAMP)
 	$(PY) -m kpbench.report.catalog docs/cost.md
+	$(PY) -m kpbench.estimate.docs docs/estimate.md
 
 # The property-based tests of every reader with 5000 examples each (minutes, not for CI);
 # FUZZ_EXAMPLES=N for another count. Profiles: tests/hypothesis_profiles.py.
