@@ -141,3 +141,21 @@ def test_a_user_model_file_is_estimated(tmp_path):
 def test_a_missing_model_file_is_named():
     r = run_kpbench("estimate", "--gpu", "T4", "--model", "nowhere/net.py:build", "--input-shape", "1,96,96")
     assert r.code == 2 and "nowhere/net.py: no such file" in r.error_line
+
+
+def test_an_instance_without_a_gpu_is_skipped_saying_why(tmp_path):
+    from kpbench.cost.catalog import DEFAULT_CATALOG
+
+    catalog = tmp_path / "catalog.csv"
+    text = DEFAULT_CATALOG.read_text(encoding="utf-8")
+    catalog.write_text(text + "c7i.xlarge,aws,us-east-1,4,8,,0,,,0.1785,,2026-11-24,test,no,,,\n", encoding="utf-8")
+    d = estimate_json("--instances", "c7i.xlarge,g4dn.xlarge", "--model", "convonly", "--epochs", "1",
+                      "--catalog", str(catalog))
+    assert [e["instance_type"] for e in d["estimates"]] == ["g4dn.xlarge"]
+    assert d["skipped"][0]["instance_type"] == "c7i.xlarge" and "no GPU" in d["skipped"][0]["reason"]
+
+
+def test_a_gpu_without_a_calibration_point_says_its_band_is_wider():
+    m60, t4 = (estimate_json("--gpu", g, "--model", "seed", "--epochs", "1")["estimates"][0] for g in ("M60", "T4"))
+    assert not m60["calibrated"] and any("outside the calibration" in n for n in m60["notes"])
+    assert m60["step_s_high"] / m60["step_s_low"] > t4["step_s_high"] / t4["step_s_low"]
