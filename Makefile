@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip install -q -c constraints.txt
 STAMP = .install.stamp
 
-.PHONY: demo test test-quick fuzz docs bench-parse bench-peers install clean
+.PHONY: demo test test-quick lint fuzz docs bench-parse bench-peers install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e '.[test]'
@@ -15,22 +15,25 @@ demo: $(STAMP)
 	$(PY) -m kpbench demo --out kpbench-demo
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
-# The quick loop while editing: everything but the subprocess-heavy and training tests.
+# The quick loop while editing: the unit tier (in process, no subprocesses).
 test-quick: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest tests/unit
 
-# Tables in docs/ generated from the code's own data (a test checks they are current).
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+
+# Tables and figures in README.md, docs/ and benchmark headers, generated from benchmarks/results/*.json
+# and the package's own data (benchmarks/docs.py; a unit test checks they are current).
 docs: $(STAMP)
-	$(PY) -m kpbench.report.catalog docs/cost.md
-	$(PY) -m kpbench.estimate.docs docs/estimate.md
+	$(PY) benchmarks/docs.py
 
 # The property-based tests of every reader with 5000 examples each (minutes, not for CI);
 # FUZZ_EXAMPLES=N for another count. Profiles: tests/hypothesis_profiles.py.
 FUZZ_EXAMPLES ?= 5000
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz KPBENCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q $(wildcard tests/test_*fuzz*.py)
+	HYPOTHESIS_PROFILE=fuzz KPBENCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q $(wildcard tests/*/test_*fuzz*.py)
 
 bench-parse: $(STAMP)
 	$(PY) benchmarks/parse.py

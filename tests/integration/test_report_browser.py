@@ -18,7 +18,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from test_report import CLOUD_RECORDS, RECORD_CPU, make_run  # the same inputs as the report tests
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

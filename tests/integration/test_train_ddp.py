@@ -88,12 +88,12 @@ def test_a_rendezvous_port_in_use_is_one_line_and_exit_2(tmp_path):
 
 
 def test_more_workers_than_cores_is_warned_about(capsys):
-    from kpbench.cli.train import _warn_if_oversubscribed
+    from kpbench.train.launch import _warn_if_oversubscribed
 
     cores = len(os.sched_getaffinity(0))
-    _warn_if_oversubscribed(TrainConfig(device="cpu"), cores + 1)
+    _warn_if_oversubscribed("cpu", cores + 1)
     assert f"--nproc {cores + 1} is more than this machine's {cores} CPU cores" in capsys.readouterr().err
-    _warn_if_oversubscribed(TrainConfig(device="cpu"), 1)
+    _warn_if_oversubscribed("cpu", 1)
     assert capsys.readouterr().err == ""
 
 

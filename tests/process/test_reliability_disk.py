@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_checkpoint_files import one_line_naming, run_cli, tiny_cfg, trained_run  # noqa: F401 - fixture
 
 from kpbench.atomic import torch_save, write_bytes, write_json
 from kpbench.errors import KpbenchError
-from test_checkpoint_files import one_line_naming, run_cli, tiny_cfg, trained_run  # noqa: F401 - fixture
 
 MIB = 1 << 20
 

@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from test_checkpoint_files import one_line_naming, run_cli, tiny_cfg
 
 from kpbench.errors import KpbenchError
 from kpbench.lock import LOCK_NAME, run_dir_lock
 from kpbench.train import train
 from kpbench.train.checkpoint import RUN_FILES
-from test_checkpoint_files import one_line_naming, run_cli, tiny_cfg
 
 HOLD = "import sys; from kpbench.lock import run_dir_lock\nwith run_dir_lock(sys.argv[1]):\n print('held', flush=True); sys.stdin.read()"
 

@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from test_scaling_record import fake_raw
 
 from kpbench.cli import main
 from kpbench.errors import KpbenchError
 from kpbench.scaling import netns, scale
-from test_scaling_record import fake_raw
 
 
 def _run(argv, capsys):

@@ -14,12 +14,12 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from test_checkpoint_files import one_line_naming, run_cli, tiny_cfg, trained_run  # noqa: F401 - fixture
 
 import hypothesis_profiles  # noqa: F401 - registers and loads the profile
 from kpbench.errors import KpbenchError
 from kpbench.lock import run_dir_lock
 from kpbench.train.checkpoint import prepare_run_dir
-from test_checkpoint_files import one_line_naming, run_cli, tiny_cfg, trained_run  # noqa: F401 - fixture
 
 values = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 10**6), st.floats(allow_nan=True, allow_infinity=True),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from kpbench.report.write import write_report
 from test_scaling_record import record  # noqa: F401  (fixture)
+
+from kpbench.report.write import write_report
 
 
 def test_a_dist_scale_record_gets_charts_break_even_and_checks(tmp_path, record):  # noqa: F811

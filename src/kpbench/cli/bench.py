@@ -48,6 +48,7 @@ def bench(
     from kpbench.bench.export import write_exports
     from kpbench.bench.output import print_record
     from kpbench.bench.runner import BenchConfig, run_bench
+    from kpbench.cost.catalog import check_priceable
 
     if quiet:
         print("kpbench: note: --quiet is deprecated; use --no-progress", file=sys.stderr)
@@ -57,7 +58,7 @@ def bench(
         device=_value(device), instance_type=instance_type, price_per_hour=price_per_hour, seed=seed, label=label,
         rows=rows,
     ).check()
-    _check_priceable(instance_type, price_per_hour)
+    check_priceable(instance_type, price_per_hour)
     record, path = run_bench(cfg, out, progress=progress and not quiet)
     print_record(record, str(path))
     for written in write_exports(record, csv_path=export_csv, markdown_path=export_markdown):
@@ -66,19 +67,6 @@ def bench(
 
 def _value(choice: Enum | None) -> str | None:
     return None if choice is None else choice.value
-
-
-def _check_priceable(instance_type: str | None, price_per_hour: float | None) -> None:
-    # Minutes of benching for a Record no compare can price is a mistake worth stopping
-    # early; a type detected by IMDS is still benched (compare --price-per-hour prices it).
-    if instance_type is None or price_per_hour is not None:
-        return
-    from kpbench.cost import load_catalog
-    from kpbench.errors import KpbenchError
-
-    if load_catalog().get(instance_type) is None:
-        raise KpbenchError(f"instance type {instance_type!r} (from --instance-type) is not in the price catalog; "
-                           "pass --price-per-hour")
 
 
 def register(app: typer.Typer) -> None:

@@ -44,6 +44,7 @@ def plan_command(
 ) -> None:
     """Write one SkyPilot task per instance type, priced and budgeted; launch nothing."""
     from kpbench.cloud import PlanConfig, Workload, make_plan, write_plan
+    from kpbench.cloud.output import print_plan
 
     workload = Workload(data=data, model=model, epochs=epochs, repeats=repeats, nodes=nodes, max_minutes=max_minutes)
     cfg = PlanConfig(instances=instances.split(","), workload=workload, spot=spot, max_cost_usd=max_cost,
@@ -52,31 +53,8 @@ def plan_command(
     for w in plan.warnings:
         print(f"kpbench: warning: {w}", file=sys.stderr)
     written = write_plan(plan, out, wheel=wheel, data=data)
-    _print_plan(plan)
+    print_plan(plan)
     print(f"Plan: {written} ({len(plan.entries)} tasks); next: kpbench cloud launch {written}")
-
-
-def _print_plan(plan) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    w = plan.workload
-    title = (f"Plan: {w.repeats} repeat(s) of `kpbench bench` on {w.nodes} node(s) each, "
-             f"{'spot' if plan.spot else 'on-demand'}, at most {w.max_minutes:g} min per cluster")
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-    for name, justify in [("instance", "left"), ("GPU", "left"), ("$/h", "right"), ("est. s", "right"),
-                          ("est. $", "right"), ("max $", "right"), ("estimate from", "left")]:
-        table.add_column(name, justify=justify, overflow="fold")
-    for e in plan.entries:
-        gpu = f"{e.instance.gpu_count}× {e.instance.gpu}" if e.instance.gpu_count else "–"
-        table.add_row(e.instance.instance_type, gpu, f"{e.price_per_hour:g}", f"{e.estimate.seconds:.0f}",
-                      f"{e.estimate.cost_usd:.2f}", f"{e.upper_bound_usd:.2f}", e.estimate.basis)
-    console = Console()
-    console.print(table)
-    console.print(f"estimated total ${plan.total_usd:.2f}; at most ${plan.upper_bound_usd:.2f} "
-                  f"(every cluster to --max-minutes; prices from {Path(plan.catalog_path).name})",
-                  highlight=False, markup=False)
 
 
 @cloud_app.command("launch")
@@ -98,9 +76,9 @@ def collect_command(
     plan_dir: Path = typer.Argument(..., metavar="DIR", help="A launched plan directory."),
 ) -> None:
     """Read the Records from the saved job logs into DIR/records, then compare and report them."""
-    from kpbench.cli.cost import print_comparison
     from kpbench.cloud import collect
     from kpbench.cloud.collect import REPORT_DIR
+    from kpbench.cost.output import print_comparison
     from kpbench.report import write_report
 
     result = collect(plan_dir)

@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from kpbench.cli.group import command_group
 from kpbench.data.kaggle import SPLITS
-
-if TYPE_CHECKING:
-    from kpbench.data import Inspection
 
 Split = Enum("Split", {n: n for n in SPLITS}, type=str)
 
@@ -34,18 +30,11 @@ def synth_command(
 
     Files already in --out are replaced only if an earlier `data synth` wrote them, or with --force.
     """
-    from rich.console import Console
-    from rich.table import Table
-
     from kpbench.data import write_synthetic
+    from kpbench.data.output import print_written
 
     paths = write_synthetic(out, rows=rows, seed=seed, test_rows=test_rows, force=force)
-    table = Table(title=f"synthetic faces (seed {seed}) → {out}")
-    table.add_column("file")
-    table.add_column("size", justify="right")
-    for name, path in paths.items():
-        table.add_row(name, f"{path.stat().st_size / 1e6:.1f} MB")
-    Console().print(table)
+    print_written(paths, f"synthetic faces (seed {seed}) → {out}")
 
 
 @data_app.command("inspect")
@@ -57,52 +46,12 @@ def inspect_command(
     no_cache: bool = typer.Option(False, "--no-cache", help="Parse again; don't read or write the cache."),
 ) -> None:
     """Rows, complete rows, missing labels per keypoint and pixel statistics of a data set."""
-    from kpbench.data import inspect_faces, load_faces, plot_missing, plot_samples
+    from kpbench.data.output import print_inspection
+    from kpbench.data.plots import inspect_path
 
-    faces = load_faces(path, cache=not no_cache, progress=not as_json, split=Split(split).value)
-    inspection = inspect_faces(faces)
-    pictures = []
-    if png_dir is not None:
-        pictures = [png_dir / "samples.png", png_dir / "missing.png"]
-        plot_samples(faces, pictures[0])
-        if inspection.has_keypoints:
-            plot_missing(inspection, pictures[1])
-        else:
-            pictures.pop()
+    inspection, pictures = inspect_path(path, png_dir=png_dir, cache=not no_cache, progress=not as_json,
+                                        split=Split(split).value)
     if as_json:
         print(json.dumps({**inspection.to_dict(), "pictures": [str(p) for p in pictures]}, indent=2))
         return
-    _print_inspection(inspection, pictures)
-
-
-def _print_inspection(inspection: Inspection, pictures: list[Path]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    summary = Table(title=inspection.source, show_header=False)
-    summary.add_column(style="bold")
-    summary.add_column(justify="right")
-    summary.add_row("rows", f"{inspection.rows:,}")
-    if inspection.has_keypoints:
-        share = inspection.complete_rows / inspection.rows if inspection.rows else 0.0
-        summary.add_row("complete rows (all 15 keypoints)", f"{inspection.complete_rows:,} ({share:.0%})")
-    else:
-        summary.add_row("keypoints", "none (a test file)")
-    summary.add_row("pixels mean ± std", f"{inspection.pixel_mean:.1f} ± {inspection.pixel_std:.1f}")
-    summary.add_row("pixels min … max", f"{inspection.pixel_min} … {inspection.pixel_max}")
-    load_s = f" in {inspection.load_s:.2f} s" if inspection.load_s is not None else ""
-    summary.add_row("loaded by", f"{inspection.load}{load_s}")
-    summary.add_row("synthetic faces", "yes" if inspection.synthetic else "no")
-    summary.add_row("sha256", inspection.sha256[:16] + "…" if inspection.sha256 else "")
-    console.print(summary)
-    if inspection.has_keypoints:
-        table = Table(title="labels per keypoint")
-        table.add_column("keypoint")
-        table.add_column("labelled", justify="right")
-        table.add_column("missing", justify="right")
-        for name, count in inspection.labelled.items():
-            table.add_row(name, f"{count:,}", f"{inspection.missing[name]:,}")
-        console.print(table)
-    for picture in pictures:
-        console.print(f"wrote {picture}")
+    print_inspection(inspection, pictures)

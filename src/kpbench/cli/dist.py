@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from kpbench.cli.group import command_group
-from kpbench.errors import KpbenchError
 
 dist_app, register = command_group("dist", "Data-parallel training on torchrun: measure, model, predict.")
 
@@ -40,73 +37,8 @@ def scale_command(
     local_addr: Optional[str] = typer.Option(None, "--local-addr", help="This node's address as the others see it."),
 ) -> None:
     """Time DDP steps per worker count, fit the α-β all-reduce model, predict other clusters."""
-    import warnings
+    from kpbench.scaling.study import options_config, run_scale
 
-    from rich.console import Console
-
-    from kpbench.scaling.scale import measure, oversubscription_warning
-
-    cfg = _config(nproc, data, model, epochs, steps, batch_size, link_limit, comm_hook, allreduce_max_mb, device)
+    cfg = options_config(nproc, data, model, epochs, steps, batch_size, link_limit, comm_hook, allreduce_max_mb, device)
     cfg.nnodes, cfg.node_rank, cfg.rdzv_endpoint, cfg.local_addr = nnodes, node_rank, rdzv_endpoint, local_addr
-    cfg.resolved()
-    stream = sys.stderr if json_out else sys.stdout  # with --json, stdout carries the JSON alone
-    console = Console(stderr=json_out, width=None if stream.isatty() else 150)  # wide tables in logs too
-    message = oversubscription_warning(cfg.nproc, cfg.cores, cfg.device)
-    if message:  # before the run: say what will happen
-        console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # measure() warns library callers; the line above told this user
-        rows, raws = measure(cfg, on_size=lambda n: console.print(f"[bold]{n} worker(s)[/bold] …"))
-    if not raws:  # a node other than 0: its workers took part; node 0 holds the result
-        console.print(f"node {cfg.node_rank} of {cfg.nnodes} finished; node 0 writes the Record")
-        return
-    _finish(cfg, rows, raws, out, console, json_out,
-            budget_s=budget if compare_hooks else None)
-
-
-def _config(nproc: str, data: str, model: str, epochs: int | None, steps: int | None, batch_size: int,
-            link_limit: str | None, comm_hook: str, allreduce_max_mb: float, device: str = "cpu"):
-    from kpbench.models import MODEL_NAMES
-    from kpbench.scaling.alphabeta import parse_rate_bit_per_s
-    from kpbench.scaling.hooks import parse_comm_hook
-    from kpbench.scaling.scale import ScaleConfig, parse_nproc
-
-    if epochs is not None and steps is not None:
-        raise KpbenchError("give --epochs or --steps, not both")
-    if device not in ("cpu", "cuda"):
-        raise KpbenchError(f"--device {device!r}: choose cpu or cuda")
-    if model not in MODEL_NAMES:
-        raise KpbenchError(f"--model {model!r}: choose one of {', '.join(MODEL_NAMES)}")
-    try:
-        hook, rank = parse_comm_hook(comm_hook)
-    except ValueError as e:
-        raise KpbenchError(f"--comm-hook: {e}") from None
-    try:
-        rate = parse_rate_bit_per_s(link_limit) if link_limit is not None else None
-    except ValueError as e:
-        raise KpbenchError(f"--link-limit: {e}") from None
-    return ScaleConfig(data=data, model=model, nproc=parse_nproc(nproc), batch_size=batch_size, epochs=epochs,
-                       steps=steps, comm_hook=hook, powersgd_rank=rank, link_limit_bit_per_s=rate,
-                       allreduce_max_bytes=int(allreduce_max_mb * (1 << 20)), device=device).resolved()
-
-
-def _finish(cfg, rows: list[dict], raws: list[dict], out: Path, console, json_out: bool, *, budget_s: float | None) -> None:
-    """The α-β fit, the prediction, the comparison if asked; then the Record, the charts, the tables."""
-    from kpbench.scaling import analysis, charts
-    from kpbench.scaling.output import print_scale_record
-    from kpbench.scaling.record import build_scale_record, json_summary, write_scale_record
-    from kpbench.scaling.scale import compare, record_config
-
-    fit = analysis.allreduce(raws)
-    pred = analysis.prediction(rows, fit, cfg.batch_size, cfg.comm_hook, cfg.link_limit_bit_per_s)
-    extra = None
-    if budget_s is not None:
-        extra = compare(cfg, budget_s, on_variant=lambda v: console.print(f"[bold]compare[/bold] {v} …"))
-    record = build_scale_record(record_config(cfg), rows, fit, pred, extra)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "dist-scale.json"
-    write_scale_record(path, record)
-    charts.write_charts(record, out)
-    print_scale_record(record, str(path), console)
-    if json_out:
-        print(json.dumps(json_summary(record), indent=1))
+    run_scale(cfg.resolved(), out, budget_s=budget if compare_hooks else None, json_out=json_out)

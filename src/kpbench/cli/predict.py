@@ -30,14 +30,6 @@ def register(app: typer.Typer) -> None:
     app.command("score")(score_command)
 
 
-def _load(weights: Optional[Path], old_model: Optional[Path], device: Device):  # noqa: ANN202 - (Path, Predictor)
-    """The model file (--weights, or the deprecated --model FILE) and its Predictor."""
-    from kpbench.train import load_predictor
-
-    path = _weights_file(weights, old_model)
-    return path, load_predictor(path, device=device.value)
-
-
 def _weights_file(weights: Optional[Path], old_model: Optional[Path]) -> Path:
     """--weights, or the deprecated --model FILE spelling (with a note)."""
     if weights is not None and old_model is not None:
@@ -48,14 +40,6 @@ def _weights_file(weights: Optional[Path], old_model: Optional[Path]) -> Path:
     if weights is None:
         raise KpbenchError("missing option --weights FILE: the model.pt written by `kpbench train`")
     return weights
-
-
-def _finite_or_error(values, model: Path, what: str) -> None:  # noqa: ANN001 - numpy array or floats
-    import numpy as np
-
-    if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
-        raise KpbenchError(f"{model}: the model predicts non-finite {what} (NaN or infinity); "
-                           "retrain it (a lower --lr) or use another model file")
 
 
 def evaluate_command(
@@ -70,31 +54,16 @@ def evaluate_command(
     """RMSE in pixels of a trained model on a labelled file, overall and per keypoint."""
     import json
 
-    from kpbench.data import load_faces
-    from kpbench.train.loss import rmse_of_predictions_px
+    from kpbench.train.files import evaluate_file
+    from kpbench.train.output import print_evaluation
 
-    path, predictor = _load(weights, model, device)
-    faces = load_faces(data, progress=progress and not as_json)  # --json: output a script reads whole
-    if not faces.labelled:
-        raise KpbenchError(f"{data}: has no keypoint labels to evaluate against")
-    pred = predictor.predict(faces.images, flip_tta=flip_tta)
-    _finite_or_error(pred, path, "keypoints")
-    overall, per = rmse_of_predictions_px(pred, faces.keypoints, faces.names)
-    _finite_or_error([overall, *per.values()], path, "errors")
+    # --json: output a script reads whole, no progress bars
+    ev = evaluate_file(_weights_file(weights, model), data, flip_tta=flip_tta, device=device.value,
+                       progress=progress and not as_json)
     if as_json:
-        print(json.dumps({"model": str(path), "data": str(data), "rows": len(faces), "flip_tta": flip_tta,
-                          "rmse_px": overall, "rmse_per_keypoint_px": per}, indent=2, allow_nan=False))
+        print(json.dumps(ev.to_dict(), indent=2, allow_nan=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{path} on {data} ({len(faces)} rows)")
-    table.add_column("keypoint")
-    table.add_column("RMSE (px)", justify="right")
-    for name, value in per.items():
-        table.add_row(name, f"{value:.3f}")
-    table.add_row("[bold]overall[/bold]", f"[bold]{overall:.3f}[/bold]")
-    Console().print(table)
+    print_evaluation(f"{ev.model} on {data} ({ev.rows} rows)", ev.rmse_px, ev.rmse_per_keypoint_px)
 
 
 def predict_command(
@@ -108,20 +77,11 @@ def predict_command(
     progress: bool = PROGRESS,
 ) -> None:
     """Write a Kaggle submission: predicted locations, clipped to [0, 96], for each lookup row."""
-    import numpy as np
+    from kpbench.train.files import write_predictions
 
-    from kpbench.data import load_faces
-    from kpbench.data.faceset import IMAGE_SIZE
-    from kpbench.data.kaggle import read_lookup, write_submission
-
-    path, predictor = _load(weights, model, device)
-    test = load_faces(data, progress=progress, split="test")
-    table = read_lookup(lookup, test)
-    pred = predictor.predict(test.images, flip_tta=flip_tta)
-    _finite_or_error(pred, path, "keypoints")
-    locations = np.clip(pred[table.image_index, table.keypoint_index, table.axis], 0.0, float(IMAGE_SIZE))
-    write_submission(out, table.row_ids, locations)
-    print(f"wrote {out}: {len(table.row_ids)} rows for {len(test)} images")
+    rows, images = write_predictions(_weights_file(weights, model), data, lookup, out, flip_tta=flip_tta,
+                                     device=device.value, progress=progress)
+    print(f"wrote {out}: {rows} rows for {images} images")
 
 
 def score_command(

@@ -163,3 +163,16 @@ def _instance(path: Path, row: int, cell: dict[str, str]) -> Instance:
         notes=cell.get("notes", ""),
         replacement=cell.get("replacement") or None,
     )
+
+
+def check_priceable(instance_type: str | None, price_per_hour: float | None) -> None:
+    """A KpbenchError for an --instance-type the catalog cannot price when no --price-per-hour is given.
+
+    Minutes of benching for a Record no compare can price is a mistake worth stopping early; a
+    type detected by IMDS is still benched (compare --price-per-hour prices it).
+    """
+    if instance_type is None or price_per_hour is not None:
+        return
+    if load_catalog().get(instance_type) is None:
+        raise KpbenchError(f"instance type {instance_type!r} (from --instance-type) is not in the price catalog; "
+                           "pass --price-per-hour")

@@ -60,3 +60,4 @@ def inspect_faces(faces: FaceSet) -> Inspection:
         load_s=faces.meta.get("load_s"),
         synthetic=bool(faces.meta.get("synthetic", False)),
     )
+

@@ -76,3 +76,21 @@ def plot_missing(inspection: Inspection, path: str | Path) -> None:
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
     save_png(fig, path, dpi=100)
+
+
+def inspect_path(path: str | Path, *, png_dir: Path | None = None, cache: bool = True, progress: bool = True,
+                 split: str = "training") -> tuple[Inspection, list[Path]]:
+    """Loads ``path`` and inspects it; with ``png_dir``, also writes samples.png (and missing.png for labels)."""
+    from kpbench.data.inspect import inspect_faces
+    from kpbench.data.load import load_faces
+
+    faces = load_faces(path, cache=cache, progress=progress, split=split)
+    inspection = inspect_faces(faces)
+    pictures: list[Path] = []
+    if png_dir is not None:
+        pictures.append(Path(png_dir) / "samples.png")
+        plot_samples(faces, pictures[0])
+        if inspection.has_keypoints:
+            pictures.append(Path(png_dir) / "missing.png")
+            plot_missing(inspection, pictures[1])
+    return inspection, pictures

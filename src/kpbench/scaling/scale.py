@@ -163,7 +163,7 @@ def measure(cfg: ScaleConfig, on_size=None) -> tuple[list[dict], list[dict]]:
 
 
 def compare(cfg: ScaleConfig, budget_s: float = COMPARE_BUDGET_S, on_variant=None) -> list[dict]:
-    """10.5: speed and validation RMSE at a fixed time budget, per hook, batch and model, at max(nproc)."""
+    """Speed and validation RMSE at a fixed time budget, per hook, batch and model, at max(nproc)."""
     n = max(cfg.nproc)
     variants = [("fp32 all-reduce", {}), ("fp16 compression", {"comm_hook": "fp16"}),
                 ("bf16 compression", {"comm_hook": "bf16"}),

@@ -15,25 +15,26 @@ import os
 import statistics
 import sys
 import time
-from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 
 from kpbench import atomic
 from kpbench.scaling.hooks import BucketTimes, register_timed_hook
+from kpbench.train.clock import WARMUP_STEPS  # also covers DDP's bucket rebuild after the first step
+from kpbench.train.config import TrainConfig
 
-WARMUP_STEPS = 5  # allocator, oneDNN kernel choice, DDP's bucket rebuild after the first step
+DEFAULTS = TrainConfig()  # what a job leaves out, it trains as `kpbench train` would
 ALLREDUCE_MIN_S = 0.15  # time spent per message size (at least 2 calls)
 
 
 def _setup(job: dict) -> tuple[str, int, int]:
-    device = "cuda" if job.get("device") == "cuda" else "cpu"
+    from kpbench.train import world as w
+
     torch.set_num_threads(int(job["threads"]))
-    timeout = timedelta(seconds=float(os.environ.get("KPBENCH_RDZV_TIMEOUT_S", "60")))
-    if device == "cuda":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group("nccl" if device == "cuda" else "gloo", timeout=timeout)
+    here = w.from_env()
+    device = w.device_of(here, "cuda" if job.get("device") == "cuda" else "cpu")
+    w.join(here, device, single=True)  # a world of one too: its steps are timed through DDP like the others'
     return device, dist.get_rank(), dist.get_world_size()
 
 
@@ -44,7 +45,7 @@ def _data(job: dict, device: str):
     faces = load_faces(job["data"], progress=False)
     if job.get("complete_only"):  # every rank's loss then averages the same count: DDP = one process
         faces = faces.subset(faces.complete_mask().nonzero()[0])
-    train_idx, val_idx = split_indices(len(faces), float(job.get("val_frac", 0.15)), int(job.get("seed", 0)))
+    train_idx, val_idx = split_indices(len(faces), float(job.get("val_frac", DEFAULTS.val_frac)), int(job.get("seed", DEFAULTS.seed)))
     norm = Normalisation.fit(faces.images[train_idx])
     return to_device(faces.subset(train_idx), device), to_device(faces.subset(val_idx), device), norm, faces.names
 
@@ -53,14 +54,13 @@ def _model(job: dict, device: str, times: BucketTimes):
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     from kpbench.models import build_model
-    from kpbench.train.config import TrainConfig
     from kpbench.train.loop import make_optimizer
 
-    torch.manual_seed(int(job.get("seed", 0)))  # the same initial weights on every rank and in one process
+    torch.manual_seed(int(job.get("seed", DEFAULTS.seed)))  # the same initial weights on every rank and in one process
     net = build_model(job["model"]).to(device).to(memory_format=torch.channels_last)
     ddp = DDP(net, device_ids=[torch.cuda.current_device()] if device == "cuda" else None)
     register_timed_hook(ddp, job.get("comm_hook", "none"), int(job.get("powersgd_rank", 0)), times)
-    cfg = TrainConfig(model=job["model"], optimizer=job.get("optimizer", "adamw"), lr=float(job.get("lr", 1e-3)))
+    cfg = TrainConfig(model=job["model"], optimizer=job.get("optimizer", DEFAULTS.optimizer), lr=float(job.get("lr", DEFAULTS.lr)))
     return ddp, make_optimizer(cfg, ddp, device)
 
 
@@ -116,7 +116,7 @@ def _train(job: dict, device: str, rank: int, world: int) -> dict:
     batch = int(job["batch_size"])
     if batch * world > len(train):
         raise SystemExit(f"global batch {batch * world} exceeds the {len(train)} training rows")
-    batches = _batches(len(train), batch, rank, world, int(job.get("seed", 0)), device)
+    batches = _batches(len(train), batch, rank, world, int(job.get("seed", DEFAULTS.seed)), device)
     warm = [_step(model, opt, train, norm, next(batches), times, device) for _ in range(WARMUP_STEPS)]
     steps = _timed_steps(job, len(train), batch * world, warm, device)
     rows, starts = [], []

@@ -25,7 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RDZV_TIMEOUT_S = 60  # a rendezvous that cannot form fails within this, never torch's 15-30 min default
+from kpbench.errors import KpbenchError
+from kpbench.train.world import DEFAULT_RDZV_TIMEOUT_S, RDZV_TIMEOUT_ENV, rdzv_timeout_s
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Launch:
     local_addr: str | None = None  # this node's address as peers see it (multi-host)
     is_host: bool | None = None  # c10d: whether this node serves the rendezvous store
     max_restarts: int = 0
-    rdzv_timeout_s: float = RDZV_TIMEOUT_S
+    rdzv_timeout_s: float = DEFAULT_RDZV_TIMEOUT_S
     run_id: str = "kpbench"
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the workers
 
@@ -69,7 +70,7 @@ def worker_env(launch: Launch) -> dict[str, str]:
     """The environment the workers start with: ours, plus the launch's extras."""
     env = dict(os.environ)
     env.update(launch.env)
-    env.setdefault("KPBENCH_RDZV_TIMEOUT_S", str(launch.rdzv_timeout_s))
+    env.setdefault(RDZV_TIMEOUT_ENV, str(launch.rdzv_timeout_s))
     return env
 
 
@@ -207,7 +208,7 @@ def _read_worker_errors(folder: Path) -> dict[int, dict]:
 
 def raise_for(outcome: Outcome, launch: Launch) -> None:
     """Turns a job that did not succeed into the one-line error (and exit code) a user sees."""
-    from kpbench.errors import Interrupted, KpbenchError, RunFailed
+    from kpbench.errors import Interrupted, RunFailed
 
     if outcome.returncode == 0:  # finished, even if a signal came too late to stop it
         return
@@ -235,8 +236,6 @@ def raise_for(outcome: Outcome, launch: Launch) -> None:
 
 def check_endpoint(launch: Launch) -> None:
     """A --rdzv-endpoint whose host does not resolve, or (on the node that serves it) whose port is taken: one line."""
-    from kpbench.errors import KpbenchError
-
     if launch.rdzv_endpoint is None:
         return
     host, sep, port_text = launch.rdzv_endpoint.rpartition(":")
@@ -257,3 +256,79 @@ def check_endpoint(launch: Launch) -> None:
             except OSError as e:
                 if e.errno == errno.EADDRINUSE:
                     raise KpbenchError(f"--rdzv-endpoint {launch.rdzv_endpoint}: port {port} is already in use on this machine") from None
+
+
+# --- `kpbench train`: one process here, or N workers through torchrun ---
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """What a `kpbench train` command line asks besides the TrainConfig: where, and how to start."""
+
+    data: str
+    out: Path
+    resume: bool = False
+    progress: bool = True
+    force: bool = False
+
+
+def wants_workers(*, nproc: int, nnodes: int, rdzv_endpoint: str | None, max_restarts: int) -> bool:
+    """Whether the command starts torchrun workers rather than training in this process."""
+    if not (nproc > 1 or nnodes > 1 or rdzv_endpoint is not None or max_restarts > 0):
+        return False
+    if "WORLD_SIZE" in os.environ:
+        raise KpbenchError("--nproc/--nnodes/--rdzv-endpoint/--max-restarts given inside a torchrun worker; "
+                           "give them to torchrun or to kpbench, not both")
+    return True
+
+
+def train_on_workers(cfg, argv: list[str], *, nproc: int, nnodes: int, node_rank: int,  # noqa: ANN001 - a TrainConfig
+                     rdzv_endpoint: str | None, local_addr: str | None, max_restarts: int) -> None:
+    """Runs ``kpbench ARGV`` on ``nproc`` torchrun workers here (one node of ``nnodes``) to its end."""
+    if nnodes > 1 and rdzv_endpoint is None:
+        raise KpbenchError("--nnodes above 1 needs --rdzv-endpoint HOST:PORT (where the machines meet)")
+    if node_rank >= nnodes:
+        raise KpbenchError(f"--node-rank {node_rank} must be below --nnodes {nnodes}")
+    threads = cfg.threads or max(1, len(os.sched_getaffinity(0)) // nproc)
+    _warn_if_oversubscribed(cfg.device, nproc)
+    launch = Launch(
+        nproc_per_node=nproc, nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, local_addr=local_addr,
+        is_host=(node_rank == 0) if nnodes > 1 else None, max_restarts=max_restarts, rdzv_timeout_s=rdzv_timeout_s(),
+        env={"OMP_NUM_THREADS": str(threads)},
+    )
+    check_endpoint(launch)
+    raise_for(supervise(launch, argv), launch)
+
+
+def _warn_if_oversubscribed(device: str, nproc: int) -> None:
+    from kpbench.train.config import resolve_device
+
+    if resolve_device(device) == "cuda":
+        import torch
+
+        gpus = torch.cuda.device_count()
+        if nproc > gpus:
+            print(f"kpbench: warning: --nproc {nproc} is more than this machine's {gpus} GPUs: workers share them "
+                  f"(rank r uses GPU r mod {gpus}) and all-reduce through gloo, as NCCL takes one rank per GPU", file=sys.stderr)
+        return
+    cores = len(os.sched_getaffinity(0))
+    if nproc > cores:
+        print(f"kpbench: warning: --nproc {nproc} is more than this machine's {cores} CPU cores: the workers share "
+              f"cores (1 thread each) and every step waits for the slowest", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def errors_to_launcher():
+    """In a worker that `kpbench train --nproc` started, a KpbenchError is left for the launcher to say
+    once (rank-R.json in its folder) and the worker exits with the error's code; elsewhere it passes."""
+    try:
+        yield
+    except KpbenchError as e:
+        folder = os.environ.get(WORKER_ERRORS_ENV)
+        if not folder:
+            raise
+        from kpbench.atomic import write_json
+
+        rank = int(os.environ.get("RANK", "0"))
+        write_json(Path(folder) / f"rank-{rank}.json", {"rank": rank, "message": str(e), "exit_code": e.exit_code})
+        raise SystemExit(e.exit_code) from None

@@ -8,12 +8,15 @@ torch.distributed. train imports this module, never kpbench.scaling (the layer a
 from __future__ import annotations
 
 import datetime
+import math
 import os
 from dataclasses import dataclass
 
 from kpbench.errors import KpbenchError
 
 DEFAULT_RDZV_TIMEOUT_S = 60.0  # torch's own default is 30 minutes: a missing peer must not hang a run that long
+MAX_RDZV_TIMEOUT_S = 86_400.0
+RDZV_TIMEOUT_ENV = "KPBENCH_RDZV_TIMEOUT_S"  # read here only (rdzv_timeout_s); launchers pass it on to workers
 STOP_POLL_STEPS = 8  # distributed runs agree on stopping every this many steps (one tiny all-reduce)
 
 
@@ -50,11 +53,20 @@ def from_env(env: dict[str, str] | None = None) -> World:
                  local_size=number("LOCAL_WORLD_SIZE", size), restart_count=number("TORCHELASTIC_RESTART_COUNT", 0))
 
 
-def rdzv_timeout_s() -> float:
-    try:
-        return float(os.environ.get("KPBENCH_RDZV_TIMEOUT_S", DEFAULT_RDZV_TIMEOUT_S))
-    except ValueError:
+def rdzv_timeout_s(env: dict[str, str] | None = None) -> float:
+    """Seconds a rendezvous or process group may take to form: $KPBENCH_RDZV_TIMEOUT_S, else the default."""
+    env = os.environ if env is None else env
+    text = env.get(RDZV_TIMEOUT_ENV)
+    if text is None:
         return DEFAULT_RDZV_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 < value <= MAX_RDZV_TIMEOUT_S:
+        raise KpbenchError(f"environment {RDZV_TIMEOUT_ENV}={text!r}: give seconds, more than 0 and at most "
+                           f"{MAX_RDZV_TIMEOUT_S:.0f}")
+    return value
 
 
 def device_of(world: World, device: str) -> str:
@@ -66,12 +78,13 @@ def device_of(world: World, device: str) -> str:
     return device
 
 
-def join(world: World, device: str) -> bool:
-    """Joins the process group (gloo on CPU, NCCL on CUDA: a GPU per local rank) unless already joined.
+def join(world: World, device: str, *, single: bool = False) -> bool:
+    """Joins the process group (gloo on CPU, NCCL on CUDA: a GPU per local rank) unless already joined;
+    a world of one only if ``single`` (train never needs one; the scaling study times DDP on one worker).
 
     True if this call joined it (and so should leave it).
     """
-    if not world.distributed:
+    if not (world.distributed or single):
         return False
     import torch.distributed as dist
 
