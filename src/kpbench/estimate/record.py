@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kpbench.bench.record import parse_json, write_new_record
-from kpbench.bench.validate import SchemaViolation, validate
+from kpbench.bench.record import read_json, validated, write_new_record
 from kpbench.errors import KpbenchError
 
 SCHEMA = "kpbench.estimate/1"
@@ -37,24 +36,12 @@ def check_estimate(obj: Any, name: str) -> dict:
     schema = obj.get("schema") if isinstance(obj, dict) else None
     if schema != SCHEMA:
         raise KpbenchError(f"{name}: estimate Record schema {schema!r} is not supported (this kpbench reads {SCHEMA!r})")
-    try:
-        validate(obj, estimate_schema())
-    except SchemaViolation as e:
-        raise KpbenchError(f"{name}: not a valid estimate Record: {e}") from None
-    except RecursionError:
-        raise KpbenchError(f"{name}: not a valid estimate Record (nested too deeply)") from None
-    return obj
+    return validated(obj, estimate_schema(), name, "estimate Record")
 
 
 def load_estimate(path: str | Path) -> dict:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KpbenchError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise KpbenchError(f"{path}: cannot read ({e})") from None
-    return check_estimate(parse_json(text, path.name), path.name)
+    return check_estimate(read_json(path), path.name)
 
 
 def estimate_record(result, est) -> dict:
