@@ -65,6 +65,43 @@ def peers() -> str:
     return "\n".join(lines) + "\n"
 
 
+def estimate_gpus() -> str:
+    """The GPU table of docs/estimate.md, from src/kpbench/estimate/gpus.csv (a fact of the package)."""
+    from kpbench.estimate.gpus import load_gpus
+
+    def cell(v: float | None) -> str:
+        return "–" if v is None else f"{v:g}"
+
+    lines = ["| GPU | one instance gets | arch | SMs | boost MHz | FP32 | FP16 tensor | BF16 tensor | TF32 tensor "
+             "| GB/s | L2 MB | status | source |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for g in load_gpus().values():
+        lines.append(f"| {g.name} | {g.instance_share} | {g.arch} | {g.sms} | {cell(g.boost_mhz)} | {cell(g.fp32_tflops)} "
+                     f"| {cell(g.fp16_tensor_tflops or g.fp16_vector_tflops)} | {cell(g.bf16_tensor_tflops)} "
+                     f"| {cell(g.tf32_tensor_tflops)} | {cell(g.mem_bw_gb_s)} | {cell(g.l2_mb)} | {g.status} | {g.source} |")
+    return "\n" + "\n".join(lines) + "\n\n"
+
+
+def estimate_calibration() -> str:
+    """Every published point against the fit and leave-one-out, and the small-CNN ratios
+    (benchmarks/estimate_calibration.py --write)."""
+    results = result("estimate_calibration")
+    s = results["summary"]
+    lines = ["| published point | metric | published | fitted | leave-one-out | error |",
+             "|---|---|---:|---:|---:|---:|"]
+    for p in results["points"]:
+        lines.append(f"| {p['label']} | {p['metric']} | {p['published']:.4g} | {p['fitted']:.4g} | {p['loo']:.4g} "
+                     f"| {100 * p['loo_error']:+.1f} % |")
+    lines += ["", f"Leave-one-out |error| over {s['points']} points: median {100 * s['median_abs_error']:.1f} %, "
+                  f"worst {100 * s['worst_abs_error']:.1f} % ({s['worst_point']}).", ""]
+    lines += ["| small CNN, same code | GPUs | measured ratio | predicted (this machine's host) | error "
+              "| predicted (calibration stacks' host) | framework |", "|---|---|---:|---:|---:|---:|---|"]
+    for r in s.get("ratios", []):
+        stack = r.get("predicted_ratio_stack_host")
+        lines.append(f"| {r['network']} | {r['gpus']} | {r['measured_ratio']:.2f}× | {r['predicted_ratio']:.2f}× "
+                     f"| {100 * r['error']:+.1f} % | {'–' if stack is None else f'{stack:.2f}×'} | {r['framework']} |")
+    return "\n" + "\n".join(lines) + "\n\n"
+
+
 def latest(pattern: str) -> Path | None:
     """The newest results file matching ``pattern`` (dated names sort by date)."""
     found = sorted(RESULTS.glob(pattern))
@@ -188,7 +225,8 @@ def dist_convergence_header() -> str:
 
 
 RENDERERS: dict[str, Callable[[], str]] = {
-    "catalog": catalog, "peers": peers, "dist-scale": dist_scale, "dist-scale-header": dist_scale_header,
+    "catalog": catalog, "peers": peers, "estimate-gpus": estimate_gpus, "estimate-calibration": estimate_calibration,
+    "dist-scale": dist_scale, "dist-scale-header": dist_scale_header,
     "dist-convergence": dist_convergence, "dist-convergence-header": dist_convergence_header,
 }
 

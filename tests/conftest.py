@@ -159,3 +159,15 @@ def scale_raw():
                 "val_rmse_px": 3.5, "batch_size": 32}
 
     return make
+
+
+@pytest.fixture
+def fixed_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kpbench estimate`'s figures of this machine, fixed: no second Python process, no bandwidth probe."""
+    from kpbench.estimate import machine
+
+    monkeypatch.setattr(machine, "startup_s", lambda: 2.0)
+    cpu = machine.Cpu(model="test CPU", threads=2, clock_ghz=2.5, lanes=16, fma_units=1, peak_flops=160e9,
+                      bandwidth_gb_s=10.0, thread_bandwidth_gb_s=8.0, note="fixed for tests")
+    monkeypatch.setattr(machine, "cpu", lambda: cpu)
+    monkeypatch.setattr(machine, "host", lambda: machine.Host(dispatch_s=3e-6, module_s=2e-6))

@@ -27,10 +27,11 @@ def test_demo_runs_every_step_and_prints_the_report_path(tiny_demo):
     html = out / "report" / "report.html"
     assert html.is_file() and (out / "report" / "report.md").is_file()
     assert f"Report: {html.resolve()}" in " ".join(r.out.split())
-    for step in ("Step 1/4", "Step 2/4", "Step 3/4", "Step 4/4"):
+    for step in ("Step 1/5", "Step 2/5", "Step 3/5", "Step 4/5", "Step 5/5"):
         assert step in r.out
     text = html.read_text(encoding="utf-8")
     assert "this machine (demo)" in text  # the Record of this machine is in the report
+    assert "original study" in text and "p2.xlarge" in text and "retired since" in text  # the study's table, filled
     assert "listed, not measured" in text  # catalog prices are labelled, not passed off as measured
 
 

@@ -146,7 +146,9 @@ def resolve_precision(name: str, device: str, model: str | None = None) -> str:
             raise KpbenchError("precision bf16 asked for, but this GPU has no bf16 support")
         return name
     if device == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        # Native bf16 only (Ampere on): torch's is_bf16_supported() also says yes to the emulated bf16 of a
+        # V100 or T4, which has no bf16 tensor cores and trains slower than fp32.
+        return "bf16" if torch.cuda.get_device_capability()[0] >= 8 else "fp32"
     if not cpu_has_native_bf16():
         return "fp32"
     if model is not None:
