@@ -54,6 +54,11 @@ UNATTRIBUTED_WARN_FRACTION = 0.02  # a split that misses more than this of a rep
 def load_record(path: str | Path) -> Record:
     """Read and validate a Record; KpbenchError (one line naming the file and the bad value) otherwise."""
     path = Path(path)
+    return check_record(read_json(path), path.name)
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's values (parse_json's rules); KpbenchError naming the file when it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -62,7 +67,7 @@ def load_record(path: str | Path) -> Record:
         raise KpbenchError(f"{path.name}: not valid JSON ({e})") from None
     except OSError as e:
         raise KpbenchError(f"{path}: cannot read ({e.strerror or e})") from None
-    return check_record(parse_json(text, path.name), path.name)
+    return parse_json(text, path.name)
 
 
 def parse_json(text: str, name: str) -> Any:
@@ -87,12 +92,18 @@ def check_record(obj: Any, name: str) -> Record:
     if schema not in SCHEMA_FILES:
         readable = " and ".join(repr(v) for v in SCHEMA_FILES)
         raise KpbenchError(f"{name}: Record schema {schema!r} is not supported (this kpbench reads {readable})")
+    validated(obj, record_schema(schema), name, "Record")
+    return obj
+
+
+def validated(obj: Any, schema: dict, name: str, what: str) -> Any:
+    """obj if ``schema`` accepts it; KpbenchError "NAME: not a valid WHAT: where: problem" otherwise."""
     try:
-        validate(obj, record_schema(schema))
+        validate(obj, schema)
     except SchemaViolation as e:
-        raise KpbenchError(f"{name}: not a valid Record: {e}") from None
+        raise KpbenchError(f"{name}: not a valid {what}: {e}") from None
     except RecursionError:  # a path the schema leaves open, nested absurdly deep
-        raise KpbenchError(f"{name}: not a valid Record (nested too deeply)") from None
+        raise KpbenchError(f"{name}: not a valid {what} (nested too deeply)") from None
     return obj
 
 

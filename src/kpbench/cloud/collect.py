@@ -97,7 +97,7 @@ def _collect_one(plan_dir: Path, state: dict, out: Collected) -> None:
 
 
 def is_bench_record(obj: dict) -> bool:
-    # Issue 10's dist-scale output shares the schema family with its own "kind"; only bench Records are priced.
+    # dist-scale Records share the schema family with their own "kind"; only bench Records are priced.
     return obj.get("schema") in SCHEMA_FILES and obj.get("kind", "bench") == "bench" and isinstance(obj.get("figures"), dict)
 
 
