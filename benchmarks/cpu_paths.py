@@ -4,21 +4,22 @@ Not yet measured on a quiet machine (docs/training.md's block comes from the JSO
 Measured so far, on the 2-core AMD EPYC (Zen 4, AVX512-BF16, no AMX), 1 thread, the machine loaded
 by other users (ratios interleaved in one process, so the load hits all candidates alike):
   bncnn b64: bf16 + channels-last 1.65-1.93x fp32 + channels-last; contiguous (NCHW) 0.61-0.75x
+  heatmap b32 (the default network): bf16 + channels-last 1.5x fp32 in the full training loop
   seed b32:  bf16 + channels-last 2.06-2.51x; seed's dense layer fed in NHWC order 1.01-1.02x (not kept)
   torch.compile (inductor) of bncnn: first compile 65-103 s (9 s from its on-disk cache), steps
              0.93-1.09x eager's: never pays inside a one-minute budget, so not a default
   accuracy (faces15, val RMSE, same seed): bncnn 20 epochs fp32 1.653 / bf16 1.654 px,
-             35 epochs 1.514 / 1.503 px: bf16 within 2 % of fp32.
+             35 epochs 1.514 / 1.503 px; heatmap 20 epochs 1.445 / 1.448 px: bf16 within 2 % of fp32.
 
 What is run, in one go:
-  1. speed: for bncnn at batch 64 and seed at batch 32, every candidate of kpbench.train.speed
+  1. speed: for each network at its batch size below, every candidate of kpbench.train.speed
      (fp32/bf16 x channels-last/NCHW x all threads/half of them) timed in interleaved rounds
      (speed.time_candidates, ROUNDS times its usual rounds); seed's big dense layer fed in NCHW
      order (as kpbench does) and in NHWC order (copy-free under channels-last);
-  2. accuracy: kpbench.train on faces15 at fixed epochs (bncnn 30, seed 10), fp32 against bf16, seeds
+  2. accuracy: kpbench.train on faces15 at fixed epochs (heatmap 20, bncnn 30, seed 10), fp32 against bf16, seeds
      0 and 1: the validation RMSE ratio bf16/fp32 (target: within 2 %);
   3. with --compile: torch.compile's first-call seconds and its steady ratio against eager (slow).
-About 10 minutes on a quiet 2-core machine (more with --compile). Writes
+About 15 minutes on a quiet 2-core machine (more with --compile). Writes
 benchmarks/results/DATE-cpu-paths.json. Shrunk check: `--epochs-scale 0.05 --rows 400 --json /tmp/p.json`.
 
     python benchmarks/cpu_paths.py [--compile] [--epochs-scale 1.0]
@@ -41,7 +42,7 @@ from kpbench.train import speed  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FACES15 = HERE.parent.parent / "shared" / "datasets" / "faces15" / "training.zip"
-NETWORKS = {"bncnn": (64, 30), "seed": (32, 10)}  # batch, epochs of the accuracy runs
+NETWORKS = {"heatmap": (32, 20), "bncnn": (32, 30), "seed": (32, 10)}  # batch, epochs of the accuracy runs
 ROUNDS = 4  # x speed.MEASURE_ROUNDS: a benchmark affords more rounds than a run's setup
 SEEDS = (0, 1)
 

@@ -49,7 +49,7 @@ def test_one_measurement_per_machine_network_and_batch_then_the_cache(fake_rates
     _, calls = fake_rates
     first = speed.resolve_speed_path(TrainConfig(time_budget_s=60), "cpu")
     again = speed.resolve_speed_path(TrainConfig(time_budget_s=30), "cpu")
-    other_batch = speed.resolve_speed_path(TrainConfig(time_budget_s=60, batch_size=32), "cpu")
+    other_batch = speed.resolve_speed_path(TrainConfig(time_budget_s=60, batch_size=TrainConfig().batch_size * 2), "cpu")
     assert first.source == "measured" and again.source == "cached" and other_batch.source == "measured"
     assert again.why == first.why and len(calls) == 4
 

@@ -76,8 +76,8 @@ def train_command(
     ctx: typer.Context,
     data: str = typer.Option(..., "--data", help="Kaggle training.zip/CSV, a directory holding it, or 'synthetic'."),
     out: Path = typer.Option(..., "--out", help="Run directory: model.pt, checkpoint.pt, metrics.json, pictures."),
-    model: Optional[ModelName] = typer.Option(None, "--model", help=f"Network (default: {_D.model}): bncnn (fast, accurate) "
-                                              "or seed (classic)."),
+    model: Optional[ModelName] = typer.Option(None, "--model", help=f"Network (default: {_D.model}): heatmap (accurate), "
+                                              "bncnn (fastest), seed (classic), convonly."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs to train (default: 30 without --time-budget)."),
     time_budget_s: Optional[float] = typer.Option(None, "--time-budget", min=0.1,
                                                   help="Seconds of training wall clock; the schedule spans it."),
@@ -96,7 +96,7 @@ def train_command(
     precision: Optional[Precision] = _SPEED["precision"],
     channels_last: Optional[bool] = _SPEED["channels_last"],
     compile: Optional[bool] = _SPEED["compile"],
-    no_augment: bool = typer.Option(False, "--no-augment", help="No flip, shift, scale or rotation."),
+    no_augment: bool = typer.Option(False, "--no-augment", help="No flip, shift, scale, rotation or lighting change."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its checkpoint.pt."),
     force: bool = typer.Option(False, "--force", help="Start a new run in --out even if it holds files (another run's, "
                                "or your own): they are replaced."),

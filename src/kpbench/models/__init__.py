@@ -26,21 +26,24 @@ def _bncnn():
     return BnCnn()
 
 
+def _heatmap():
+    from kpbench.models.heatmap import HeatmapNet
+
+    return HeatmapNet()
+
+
 def _convonly():
     from kpbench.models.convonly import ConvOnly
 
     return ConvOnly()
 
 
-_BUILDERS: dict[str, Callable] = {"bncnn": _bncnn, "seed": _seed, "convonly": _convonly}
+_BUILDERS: dict[str, Callable] = {"bncnn": _bncnn, "heatmap": _heatmap, "seed": _seed, "convonly": _convonly}
 MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
-DEFAULT_MODEL = "bncnn"
-# Measured on a 2-core AVX512-BF16 CPU without AMX (torch 2.13, oneDNN 3.12): bf16 autocast
-# trained seed no faster (293-316 vs 323-382 images/s fp32 at batch 32) and bncnn slower, so
-# precision=auto keeps both in fp32 on such CPUs. A network absent here gets bf16 there.
-_CPU_BF16_PAYS = {"bncnn": False, "seed": False}
+DEFAULT_MODEL = "heatmap"  # the most accurate in a minute of CPU training (docs/training.md)
 MODEL_HELP = {
-    "bncnn": "small BatchNorm CNN (default): fast on CPU, accurate",
+    "heatmap": "bncnn's trunk with a heatmap per keypoint and its soft-argmax (default, 0.32 M params): the most accurate",
+    "bncnn": "small BatchNorm CNN with a dense head: the fastest per image",
     "seed": "the competition's classic 3-conv + 2-dense network (8 M params)",
     "convonly": "convolutions only, GroupNorm (0.12 M params): little to all-reduce in data-parallel training",
 }

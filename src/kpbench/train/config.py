@@ -40,7 +40,7 @@ class TrainConfig:
     time_budget_s: float | None = None  # training wall clock (per-epoch evaluation included)
     target_rmse_px: float | None = None  # stop when validation RMSE reaches this
     stop_at_target: bool = True  # False: note when the target was reached and train on to the budget or epochs
-    batch_size: int = 64
+    batch_size: int = 32  # twice the steps of 64 at 0.94x the images/s (1 CPU thread): better RMSE in the same time
     optimizer: str = "adamw"
     lr: float = 5e-3  # peak learning rate (5e-3 beat 2e-3 and 1e-2 for bncnn at 12 epochs)
     weight_decay: float = 5e-4
@@ -59,8 +59,8 @@ class TrainConfig:
     shift_px: float = 4.0
     scale_frac: float = 0.06
     rotate_deg: float = 10.0
-    contrast_frac: float = 0.0  # photometric: contrast x (1 ± this)
-    brightness: float = 0.0  # photometric: ± this many pixel standard deviations
+    contrast_frac: float = 0.3  # photometric: contrast x (1 ± this)
+    brightness: float = 0.3  # photometric: ± this many pixel standard deviations
     eval_batch_size: int = 512
     lr_scaling: str = "sqrt"  # peak lr x f(workers) for data-parallel runs; 1 worker: lr unchanged
     comm_hook: str = "none"  # data parallel: gradient hook none, fp16, bf16 or powersgd:R (train/ddp.py)
