@@ -305,6 +305,22 @@ def cpu_paths() -> str:
     return "\n".join(lines) + "\n"
 
 
+def recipe_study() -> str:
+    """Validation RMSE of recipes at fixed epochs on faces15, random and hard validation (benchmarks/recipe_study.py)."""
+    name = newest("recipe-study")
+    r = result(name)
+    lines = ["| run | epochs | val px | val, flip TTA | hard val px | hard, flip TTA |", "|---|---:|---:|---:|---:|---:|"]
+    for run, v in r["runs"].items():
+        lines.append(f"| {run} | {v['epochs']} | {v['val_px']:.3f} | {v['val_tta_px']:.3f} | {v['hard_px']:.3f} "
+                     f"| **{v['hard_tta_px']:.3f}** |")
+    ratios = r.get("images_per_s_ratios", {})
+    shown = ", ".join(f"{k} {v:.2f}×" for k, v in ratios.items() if k != "note")
+    lines += ["", f"Speed ratios (images/s; {ratios.get('note', '')}): {shown}." if ratios else "",
+              f"Measured {r['date']}, {plural(r['threads'], 'thread')}, hard validation = {r['hard_rows']} rows "
+              f"(`benchmarks/recipe_study.py`, `{name}.json`)."]
+    return "\n".join(line for line in lines if line is not None) + "\n"
+
+
 def train_60s() -> str:
     """The default recipe at the 60-second budget on faces15 (benchmarks/train_60s.py)."""
     name = newest("faces15-default-60s-metrics")
@@ -320,7 +336,7 @@ def train_60s() -> str:
 
 
 RENDERERS: dict[str, Callable[[], str]] = {
-    "bench-split": bench_split, "cpu-paths": cpu_paths, "train-60s": train_60s,
+    "bench-split": bench_split, "cpu-paths": cpu_paths, "train-60s": train_60s, "recipe-study": recipe_study,
     "catalog": catalog, "peers": peers, "estimate-gpus": estimate_gpus, "estimate-calibration": estimate_calibration,
     "dist-scale": dist_scale, "dist-scale-header": dist_scale_header,
     "dist-convergence": dist_convergence, "dist-convergence-header": dist_convergence_header,
