@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from kpbench.atomic import write_json  # noqa: E402
 from kpbench.bench import BenchConfig, run_bench  # noqa: E402
+from kpbench.bench.output import print_record  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FACES15 = HERE.parent.parent / "shared" / "datasets" / "faces15" / "training.zip"
@@ -58,7 +59,9 @@ def bench(args: argparse.Namespace, cold: bool, results: Path, date: str) -> dic
                       label=f"seed on faces15, {'cold' if cold else 'warm'}")
     with tempfile.TemporaryDirectory(prefix="kpbench-split-") as tmp:
         record, path = run_bench(cfg, tmp, progress=True)
-        shutil.copyfile(path, results / f"{date}-seed-faces15-bench-{'cold' if cold else 'warm'}.json")
+        kept = results / f"{date}-seed-faces15-bench-{'cold' if cold else 'warm'}.json"
+        shutil.copyfile(path, kept)
+    print_record(record, str(kept))  # what `kpbench bench` prints: the README's example output
     return record
 
 

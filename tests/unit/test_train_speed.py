@@ -54,6 +54,17 @@ def test_one_measurement_per_machine_network_and_batch_then_the_cache(fake_rates
     assert again.why == first.why and len(calls) == 4
 
 
+def test_a_measurement_that_fails_trains_the_default_with_one_warning(fake_rates, monkeypatch, capsys):
+    def broken(model, batch_size, candidates):
+        raise RuntimeError("oneDNN: could not create a primitive")
+
+    monkeypatch.setattr(speed, "time_candidates", broken)
+    path = speed.resolve_speed_path(TrainConfig(time_budget_s=60), "cpu")
+    err = capsys.readouterr().err
+    assert (path.precision, path.channels_last, path.source) == ("fp32", True, "fixed") and "could not create" in path.why
+    assert err.count("\n") == 1 and err.startswith("kpbench: warning: the speed path could not be measured")
+
+
 def test_settings_given_are_not_measured(fake_rates):
     _, calls = fake_rates
     path = speed.resolve_speed_path(TrainConfig(precision="fp32", channels_last=False, threads=1), "cpu")

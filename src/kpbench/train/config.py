@@ -128,13 +128,18 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def cpu_has_native_bf16() -> bool:
-    """AVX512-BF16 or AMX: bf16 matmul/conv run natively, so autocast pays off."""
+def cpuinfo_text() -> str:
+    """/proc/cpuinfo ("" where there is none)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = f.read()
+            return f.read()
     except OSError:
-        flags = ""
+        return ""
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX: bf16 matmul/conv run natively, so autocast pays off."""
+    flags = cpuinfo_text()
     if "avx512_bf16" in flags or "amx_bf16" in flags:
         return True
     import torch

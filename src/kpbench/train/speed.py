@@ -109,7 +109,13 @@ def resolve_speed_path(cfg, device: str, *, threads: int | None = None, planned_
         why = f"{AUTOTUNE_ENV}=off" if mode == "off" else (
             "not measured by one of several workers" if not measure else "a short run: not worth measuring")
         return SpeedPath(default.precision, default.channels_last, compile_, threads, "fixed", why)
-    path = measure_speed_path(cfg.model, cfg.batch_size, default, tune)
+    try:
+        path = measure_speed_path(cfg.model, cfg.batch_size, default, tune)
+    except Exception as e:  # a candidate this CPU or torch build cannot run: train the default, say so once
+        reason = " ".join(str(e).split())[:200] or type(e).__name__
+        print(f"kpbench: warning: the speed path could not be measured ({type(e).__name__}: {reason}); "
+              f"training {default.precision}, {'channels-last' if default.channels_last else 'NCHW'}", file=sys.stderr)
+        return SpeedPath(default.precision, default.channels_last, compile_, threads, "fixed", f"measurement failed: {reason}")
     _write_cache(key, path)
     return replace(path, compile=compile_)
 
@@ -154,7 +160,7 @@ def measure_speed_path(model: str, batch_size: int, default: Candidate, tune: se
         more = time_candidates(model, batch_size, [best, fewer])
         rates.update({c: v for c, v in more.items() if c != best})
         best = pick({best: more[best], fewer: more[fewer]}, best)
-    why = f"measured {time.perf_counter() - start:.1f} s: " + _ratios(rates, best)
+    why = f"{_ratios(rates, best)}; took {time.perf_counter() - start:.1f} s"
     return SpeedPath(best.precision, best.channels_last, False, best.threads, "measured", why,
                      {c.name: round(v, 1) for c, v in rates.items()})
 
@@ -228,7 +234,7 @@ def cache_key(model: str, batch_size: int, tuned: tuple[str, ...], cfg) -> str:
     from kpbench import __version__
     from kpbench.train.config import cpu_has_native_bf16
 
-    cpu = _cpu_name()
+    cpu = _cpu_identity()
     fixed = {"precision": cfg.precision, "channels_last": cfg.channels_last, "threads": cfg.threads}
     # torch's default threads too: a measurement under OMP_NUM_THREADS=1 says nothing of two threads
     parts = [__version__, torch.__version__, cpu, str(os.cpu_count()), str(torch.get_num_threads()),
@@ -236,17 +242,15 @@ def cache_key(model: str, batch_size: int, tuned: tuple[str, ...], cfg) -> str:
     return "|".join(parts)
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+def _cpu_identity() -> str:
+    """The CPU's model name and flags, hashed: machines that share a name but not vector units measure apart."""
+    import hashlib
     import platform
 
-    return platform.processor() or platform.machine()
+    from kpbench.train.config import cpuinfo_text
+
+    lines = [ln for ln in cpuinfo_text().splitlines() if ln.startswith(("model name", "flags"))][:2]
+    return hashlib.sha256("\n".join(lines or [platform.processor(), platform.machine()]).encode()).hexdigest()[:16]
 
 
 def _cache_path():
