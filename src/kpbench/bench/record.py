@@ -56,12 +56,12 @@ def load_record(path: str | Path) -> Record:
     return check_record(parse_json(text, path.name), path.name)
 
 
-def parse_json(text: str, name: str) -> Any:
+def parse_json(text: str, name: str, what: str = "kpbench Record") -> Any:
     """JSON text as Python values; NaN, Infinity and absurd nesting are refused, naming ``name``."""
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise KpbenchError(f"{name}: not a kpbench Record (JSON nested too deeply)") from None
+        raise KpbenchError(f"{name}: not a {what} (JSON nested too deeply)") from None
     except ValueError as e:  # JSONDecodeError, the constants above, over-long integers
         raise KpbenchError(f"{name}: not valid JSON ({' '.join(str(e).split())})") from None
 
