@@ -23,6 +23,12 @@ from kpbench.errors import KpbenchError
 JSON_LIMIT_BYTES = 16 << 20  # a Record, a plan, a catalog: kilobytes; a thousand times that is refused
 STATE_LIMIT_BYTES = 1 << 20  # one cluster's launch state
 INSTANCE_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # g4dn.xlarge, p4d.24xlarge, Standard_NC6s_v3
+
+
+class Refused(KpbenchError):
+    """A file refused before reading it: not a regular file, or over its size limit (exit 2)."""
+
+
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
@@ -37,17 +43,19 @@ def read_bytes(path: str | Path, *, what: str, limit: int = JSON_LIMIT_BYTES) ->
         raise KpbenchError(f"{path}: no such file") from None
     except OSError as e:
         raise KpbenchError(f"{path}: cannot read {what} ({e.strerror or e})") from None
-    with os.fdopen(fd, "rb") as f:
+    try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-            raise KpbenchError(f"{path}: {kind}, not a {what} file (only regular files are read)")
-        try:
+            raise Refused(f"{path}: {kind}, not a {what} file (only regular files are read)")
+        with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(limit + 1)  # one byte more shows a file that grew past the limit while read
-        except OSError as e:
-            raise KpbenchError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    except OSError as e:
+        raise KpbenchError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
-        raise KpbenchError(f"{path}: more than {limit:,} bytes, too large for a {what}: refused")
+        raise Refused(f"{path}: more than {limit:,} bytes, too large for a {what}: refused")
     return data
 
 

@@ -23,6 +23,7 @@ from kpbench.bench.record_types import Record
 from kpbench.bench.stats import figure, spread_warning
 from kpbench.bench.validate import SchemaViolation, validate
 from kpbench.errors import KpbenchError, RunFailed
+from kpbench.inputs import read_text
 
 SCHEMA = "kpbench.record/1"
 SCHEMA_FILE = Path(__file__).with_name("record.schema.json")
@@ -46,13 +47,11 @@ def load_record(path: str | Path) -> Record:
     """Read and validate a Record; KpbenchError (one line naming the file and the bad value) otherwise."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KpbenchError(f"{path}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise KpbenchError(f"{path.name}: not valid JSON ({e})") from None
-    except OSError as e:
-        raise KpbenchError(f"{path}: cannot read ({e.strerror or e})") from None
+        text = read_text(path, what="Record")  # a regular file of at most 16 MiB: /dev/zero never ends
+    except KpbenchError as e:
+        if "not UTF-8" in str(e):
+            raise KpbenchError(f"{path.name}: not valid JSON (not UTF-8 text)") from None
+        raise
     return check_record(parse_json(text, path.name), path.name)
 
 
