@@ -34,6 +34,40 @@ class _Group(TyperGroup):
         except KeyboardInterrupt as e:
             raise _Stopped() from e
 
+    def resolve_command(self, ctx, args):  # noqa: ANN001, ANN201 - click's signature
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None:
+            finite_numbers(cmd)
+        return name, cmd, rest
+
+
+def finite_numbers(cmd) -> None:  # noqa: ANN001 - a click Command of whichever click typer uses
+    """Every float option of ``cmd`` (and of its subcommands) refuses nan and ±inf where it is parsed.
+
+    click's float types accept them, and its ranges too (nan compares false with every bound), so
+    ``--max-cost nan`` would pass any budget: refused here, once, for every option of every command.
+    """
+    for param in cmd.params:
+        if not getattr(param, "_kpbench_finite", False):
+            param.process_value = _finite(param, param.process_value)
+            param._kpbench_finite = True
+    for sub in getattr(cmd, "commands", {}).values():
+        finite_numbers(sub)
+
+
+def _finite(param, process_value):  # noqa: ANN001, ANN202
+    import math
+
+    def finite_process_value(ctx, value):  # noqa: ANN001, ANN202
+        out = process_value(ctx, value)
+        for number in out if isinstance(out, (list, tuple)) else (out,):
+            if isinstance(number, float) and not math.isfinite(number):
+                name = param.opts[0] if getattr(param, "opts", None) else param.name
+                raise KpbenchError(f"{name} {number}: not a finite number")
+        return out
+
+    return finite_process_value
+
 
 app = typer.Typer(
     cls=_Group,

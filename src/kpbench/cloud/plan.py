@@ -26,6 +26,7 @@ from kpbench.cloud.tasks import (
     SYNTHETIC_SPEC,
     Workload,
     build_task,
+    check_workload_numbers,
     to_yaml,
     torch_index_url,
 )
@@ -34,10 +35,11 @@ from kpbench.cost.billing import cost_usd
 from kpbench.cost.catalog import Catalog, Instance, load_catalog
 from kpbench.cost.records import median
 from kpbench.errors import KpbenchError
-from kpbench.inputs import shown
+from kpbench.inputs import number, shown
 
 __all__ = ["PLAN_FILE", "PLAN_SCHEMA", "Plan", "PlanConfig", "make_plan", "read_plan", "write_plan"]
 AUTOSTOP_MINUTES = 10  # SkyPilot's own safety net: an idle cluster goes down after this
+MAX_COST_USD = 1e6
 
 
 @dataclass
@@ -103,10 +105,11 @@ class Plan:
 
 def make_plan(cfg: PlanConfig) -> Plan:
     """Resolve instances, price and estimate them, check the budget. Writes nothing."""
-    catalog = load_catalog(cfg.catalog)
     w = cfg.workload
-    if w.repeats < 1 or w.nodes < 1 or not (w.max_minutes > 0) or (w.epochs is not None and w.epochs < 1):
-        raise KpbenchError("--repeats, --nodes and --epochs must be at least 1 and --max-minutes above 0")
+    check_workload_numbers(w)
+    if cfg.max_cost_usd is not None:
+        number(cfg.max_cost_usd, "--max-cost", lo=0, hi=MAX_COST_USD)
+    catalog = load_catalog(cfg.catalog)
     _check_model(w.model)
     instances, warnings = resolve_instances(cfg.instances, catalog, replace_retired=cfg.replace_retired)
     records = [load_record(p) for p in cfg.records]

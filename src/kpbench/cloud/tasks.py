@@ -101,10 +101,18 @@ def check_task_values(instance: Instance, workload: Workload, wheel_name: str, m
     if not WHEEL_NAME.fullmatch(wheel_name):
         raise KpbenchError(f"wheel {shown(wheel_name)}: not a kpbench wheel name (kpbench-VERSION-TAGS.whl, "
                            "letters, digits and . _ + - only)")
-    w = workload
-    if not (SYNTHETIC_SPEC.fullmatch(w.data) or is_remote_data(w.data)):
-        raise KpbenchError(f"--data {shown(w.data)}: expected 'synthetic', 'synthetic:ROWS' or 'synthetic:ROWS:SEED', "
-                           f"or Kaggle files (uploaded to {REMOTE_DATA_DIR})")
+    if not (SYNTHETIC_SPEC.fullmatch(workload.data) or is_remote_data(workload.data)):
+        raise KpbenchError(f"--data {shown(workload.data)}: expected 'synthetic', 'synthetic:ROWS' or "
+                           f"'synthetic:ROWS:SEED', or Kaggle files (uploaded to {REMOTE_DATA_DIR})")
+    check_workload_numbers(workload)
+    if price_per_hour is not None:
+        number(price_per_hour, "price per hour", lo=0, hi=1e5)
+    for remote, local in mounts.items():
+        check_mount(remote, local)
+
+
+def check_workload_numbers(w: Workload) -> None:
+    """The model name and every count and duration of the workload: whole or finite numbers, in range."""
     if w.model is not None and not MODEL_NAME.fullmatch(w.model):
         raise KpbenchError(f"--model {shown(w.model)}: not a model name")
     number(w.repeats, "--repeats", lo=1, hi=MAX_REPEATS, integer=True)
@@ -112,10 +120,6 @@ def check_task_values(instance: Instance, workload: Workload, wheel_name: str, m
     if w.epochs is not None:
         number(w.epochs, "--epochs", lo=1, hi=MAX_EPOCHS, integer=True)
     number(w.max_minutes, "--max-minutes", lo=MIN_MINUTES, hi=MAX_MINUTES)
-    if price_per_hour is not None:
-        number(price_per_hour, "price per hour", lo=0, hi=1e5)
-    for remote, local in mounts.items():
-        check_mount(remote, local)
 
 
 def is_remote_data(remote: str) -> bool:
