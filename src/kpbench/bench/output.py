@@ -7,10 +7,9 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 
 from kpbench.bench.stats import CV_WARN_FRACTION
-from kpbench.fmt import percent
+from kpbench.fmt import percent, rich_text
 from kpbench.fmt import quantity as _fmt
 
 
@@ -41,8 +40,8 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
     cfg, machine, reps = record["config"], record["machine"], record["repeats"]
     where = machine.get("instance_type") or machine.get("gpu") or machine.get("cpu_model")
     console.print(
-        f"[bold underline]Benchmark:[/] {escape(cfg['model'])}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, "
-        f"{cfg['precision']} on {cfg['device']} ({escape(str(where))}); data {escape(cfg['data'])} "
+        f"[bold underline]Benchmark:[/] {rich_text(cfg['model'])}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, "
+        f"{rich_text(cfg['precision'])} on {rich_text(cfg['device'])} ({rich_text(str(where))}); data {rich_text(cfg['data'])} "
         f"({record['data_load']}, {cfg['rows']} rows)"
     )
     for name, fig in record["figures"].items():
@@ -55,13 +54,13 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
         mfu = "n/a" if flops["mfu"] is None else percent(flops["mfu"], 2)
         console.print(
             f"  [bold]FLOPs[/] {flops['train_flops_per_image'] / 1e6:.1f} MFLOP/image (train), achieved "
-            f"{flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} [dim]({escape(flops['peak_note'])})[/]"
+            f"{flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} [dim]({rich_text(flops['peak_note'])})[/]"
         )
     if machine.get("price_per_hour") is not None:
-        where = f" ({machine['instance_type']})" if machine.get("instance_type") else ""
+        where = f" ({rich_text(machine['instance_type'])})" if machine.get("instance_type") else ""
         console.print(f"  [bold]Price[/] ${machine['price_per_hour']:.4g}/h{where}")
     for failed in reps["failed"]:
-        console.print(f"  [red]Repeat {failed['repeat']} failed:[/] {escape(failed['error'])}")
+        console.print(f"  [red]Repeat {failed['repeat']} failed:[/] {rich_text(failed['error'])}")
     noisy = [f"{name} ({percent(fig['cv'], 0)})" for name, fig in record["figures"].items()
              if fig["cv"] > CV_WARN_FRACTION and len(fig["values"]) > 1]
     if noisy:  # one line for all, as hyperfine does; the Record keeps one warning per figure
@@ -72,9 +71,9 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
         )
     for warning in record.get("warnings", []):
         if ": cv " not in warning:
-            console.print(f"  [yellow]Warning:[/] {escape(warning)}")
+            console.print(f"  [yellow]Warning:[/] {rich_text(warning)}")
     if path:
-        console.print(f"Record: [bold]{escape(str(path))}[/]")
+        console.print(f"Record: [bold]{rich_text(str(path))}[/]")
 
 
 class RepeatProgress:
@@ -100,4 +99,4 @@ class RepeatProgress:
                 f"{f['images_per_s']:.1f} images/s, init {f['init_s']:.2f} s[/]"
             )
         else:
-            self.console.print(f"[red]bench:   failed:[/] {escape(result.get('error', ''))}")
+            self.console.print(f"[red]bench:   failed:[/] {rich_text(result.get('error', ''))}")

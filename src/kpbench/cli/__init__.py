@@ -136,7 +136,9 @@ def _run(argv: list[str]) -> object:
     except Interrupted as e:  # the command stopped cleanly and says how to continue
         text = " ".join(str(e).split())
         prefix = "" if text.startswith("interrupted") else f"interrupted ({signal.Signals(e.signum).name}): "
-        print(f"kpbench: {prefix}{text}", file=sys.stderr)
+        from kpbench.fmt import plain
+
+        print(f"kpbench: {prefix}{plain(text)}", file=sys.stderr)
         sys.exit(e.exit_code)
     except KpbenchError as e:  # RunFailed carries its own exit code
         _fail(str(e), getattr(e, "exit_code", 2))
@@ -188,5 +190,7 @@ def _interrupted(signum: int, argv: list[str]) -> None:
 
 def _fail(message: str, code: int = 2) -> None:
     # One line: a multi-line message is folded so scripts can grep it.
-    print("kpbench: error: " + " ".join(message.split()), file=sys.stderr)
+    from kpbench.fmt import plain  # a file name or label in the message is shown, never run by the terminal
+
+    print("kpbench: error: " + plain(" ".join(message.split())), file=sys.stderr)
     sys.exit(code)
