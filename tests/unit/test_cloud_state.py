@@ -146,3 +146,17 @@ def test_a_plan_file_that_is_not_regular_is_refused(tmp_path, capsys, special):
     else:
         (plan_dir / "plan.json").symlink_to(special)
     assert "not a plan file" in one_line(capsys, ["cloud", "launch", str(plan_dir)])
+
+
+def test_collect_waits_for_no_launch_it_would_race(tmp_path, fake_sky):
+    import fcntl
+
+    plan_dir = launched(tmp_path, ["g4dn.xlarge"])
+    fd = os.open(plan_dir / ".kpbench.lock", os.O_RDWR | os.O_CREAT)  # a launch of this plan in another process
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with pytest.raises(KpbenchError, match="in use"):
+            collect(plan_dir)
+        assert not (plan_dir / "records").exists()
+    finally:
+        os.close(fd)

@@ -18,6 +18,7 @@ from kpbench.bench.record import SCHEMA, check_record
 from kpbench.cloud.state import log_file, own_subdir, read_launch_states, read_plan
 from kpbench.cloud.transfer import decode_log, loads, open_log, record_name_ok
 from kpbench.errors import KpbenchError, RunFailed
+from kpbench.lock import run_dir_lock
 
 RECORDS_DIR, COMPARE_DIR, REPORT_DIR = "records", "compare", "report"
 
@@ -38,6 +39,11 @@ def collect(plan_dir: Path, *, compare_records: bool = True) -> Collected:
     """
     plan_dir = Path(plan_dir).absolute()
     read_plan(plan_dir)
+    with run_dir_lock(plan_dir):  # not while a launch of this plan still writes its logs
+        return _collect(plan_dir, compare_records)
+
+
+def _collect(plan_dir: Path, compare_records: bool) -> Collected:
     launches = read_launch_states(plan_dir)
     for sub in (RECORDS_DIR, COMPARE_DIR, REPORT_DIR):
         own_subdir(plan_dir, sub)

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from kpbench import atomic
 from kpbench.cloud import sky_api
-from kpbench.cloud.state import LAUNCH_DIR, LOG_DIR, log_file, read_plan, state_file, task_file
+from kpbench.cloud.state import LAUNCH_DIR, LOG_DIR, log_file, own_subdir, read_plan, state_file, task_file
 from kpbench.cloud.tasks import task_name
 from kpbench.errors import Interrupted, KpbenchError, RunFailed
+from kpbench.lock import run_dir_lock
 from kpbench.stop import stop_on_signals
 
 FINISHED = ("succeeded", "launch-failed", "job-failed", "timed-out", "interrupted")
@@ -68,6 +69,12 @@ def launch_plan(plan_dir: Path, *, parallel: int | None = None, say: Callable[[s
     if parallel is not None and parallel < 1:
         raise KpbenchError(f"--parallel must be at least 1, got {parallel}")
     plan_dir = Path(plan_dir).absolute()
+    read_plan(plan_dir)  # a plan directory, before its lock is taken (the lock would create it)
+    with run_dir_lock(plan_dir):  # one launch or collect of a plan at a time
+        return _launch_all(plan_dir, parallel, say, poll_s)
+
+
+def _launch_all(plan_dir: Path, parallel: int | None, say: Callable[[str], None], poll_s: float) -> list[Launched]:
     plan = read_plan(plan_dir)
     if (plan_dir / LAUNCH_DIR).exists():
         raise KpbenchError(f"{plan_dir}: this plan was launched already ({LAUNCH_DIR}/ exists); "
@@ -84,7 +91,7 @@ def launch_plan(plan_dir: Path, *, parallel: int | None = None, say: Callable[[s
     states = [Launched(e["instance_type"], f"{task_name(e['instance_type'])}-{suffix}"[:40],
                        task_file(e["instance_type"]), plan["use_spot"], work["nodes"], work["max_minutes"],
                        log=str(log_file(e["instance_type"]))) for e, _ in tasks]
-    (plan_dir / LOG_DIR).mkdir(exist_ok=True)
+    own_subdir(plan_dir, LOG_DIR).mkdir(exist_ok=True)
     for s in states:
         _save(plan_dir, s)
     slots = threading.Semaphore(parallel or len(states))
