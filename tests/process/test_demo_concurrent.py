@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from helpers import run_kpbench
-
 from kpbench.demo import prepare_out_dir, record_written
 
 HOLD = ("import sys, time\nfrom kpbench.lock import run_dir_lock\n"
