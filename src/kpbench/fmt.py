@@ -171,6 +171,7 @@ def chart_text(text: Any) -> str:
 
 def csv_text(value: Any) -> Any:
     """A CSV cell: text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return plain(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    text = plain(value)  # a tab or carriage return first becomes visible text, so only these four start one
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

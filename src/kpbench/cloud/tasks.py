@@ -124,8 +124,8 @@ def check_workload_numbers(w: Workload) -> None:
 
 def is_remote_data(remote: str) -> bool:
     """``~/kpbench-data`` or a file directly in it, as plan writes them."""
-    head, _, name = remote.partition(REMOTE_DATA_DIR)
-    return head == "" and (name == "" or (name[:1] == "/" and FILE_NAME.fullmatch(name[1:]) is not None))
+    head, sep, name = remote.partition(REMOTE_DATA_DIR)
+    return bool(sep) and head == "" and (name == "" or (name[:1] == "/" and FILE_NAME.fullmatch(name[1:]) is not None))
 
 
 def check_mount(remote: str, local: str) -> None:
