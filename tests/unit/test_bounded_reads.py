@@ -92,3 +92,14 @@ def test_read_bytes_reads_a_regular_file_up_to_its_limit(tmp_path):
         inputs.read_bytes(path, what="thing", limit=4)
     with pytest.raises(KpbenchError, match="no such file"):
         inputs.read_bytes(tmp_path / "nope", what="thing")
+
+
+@pytest.mark.parametrize("reader", ["submission", "faces"])
+def test_kaggle_readers_refuse_a_fifo_rather_than_wait(tmp_path, reader):
+    from kpbench.data import load_faces
+    from kpbench.data.kaggle import read_submission
+
+    path = tmp_path / "training.csv"
+    os.mkfifo(path)
+    with pytest.raises(KpbenchError):
+        read_submission(path) if reader == "submission" else load_faces(path, cache=False, progress=False)
