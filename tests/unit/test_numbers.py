@@ -106,3 +106,20 @@ def test_the_csv_size_limit_variable_is_a_whole_number_of_bytes(monkeypatch, val
     else:
         with pytest.raises(KpbenchError, match="KPBENCH_MAX_CSV_BYTES"):
             max_csv_bytes()
+
+
+@pytest.mark.parametrize("field,value", [("lr", math.inf), ("lr", math.nan), ("seed", 2**70), ("batch_size", 10**12),
+                                         ("time_budget_s", math.inf), ("epochs", 10**12)])
+def test_a_training_config_refuses_a_number_no_run_could_use(field, value):
+    from dataclasses import replace
+
+    from kpbench.train import TrainConfig
+
+    with pytest.raises(KpbenchError, match=field):
+        replace(TrainConfig(), **{field: value}).validate()
+
+
+def test_train_refuses_a_seed_torch_cannot_take(tmp_path, capsys):
+    code, _, err = run_cli(["train", "--data", "synthetic:64", "--seed", str(2**70), "--out", str(tmp_path / "r")],
+                           capsys)
+    assert code == 2 and err.count("\n") == 1 and "seed" in err and "Traceback" not in err

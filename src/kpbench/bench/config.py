@@ -39,7 +39,7 @@ class BenchConfig:
         for option, value, lo, hi, integer in (
             ("--price-per-hour", self.price_per_hour, 0, 1e5, False), ("--repeats", self.repeats, 1, 1000, True),
             ("--warmup", self.warmup_repeats, 0, 100, True), ("--epochs", self.epochs, 1, 100_000, True),
-            ("--time-budget", self.time_budget_s, 0.1, 1e7, False), ("--target-rmse", self.target_rmse_px, 0, 1e4, False),
+            ("--time-budget", self.time_budget_s, 0.1, 1e7, False), ("--target-rmse", self.target_rmse_px, 0, 1e9, False),
             ("--batch-size", self.batch_size, 1, 1 << 20, True), ("--rows", self.rows, 1, 10**8, True),
             ("--seed", self.seed, 0, 2**32 - 1, True),
         ):

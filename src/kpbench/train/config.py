@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 
 from kpbench.data import MISSING_STRATEGIES
 from kpbench.errors import KpbenchError
+from kpbench.inputs import number
 from kpbench.models import DEFAULT_MODEL, MODEL_NAMES
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -20,6 +21,9 @@ PRECISIONS = ("auto", "fp32", "bf16")
 # define the run: a directory holding a run with other values is another run.
 EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "device", "threads")
 DEFAULT_EPOCHS = 30  # when neither epochs nor a time budget is given
+# The most each may be: beyond, a typo (or a hand-edited checkpoint) that no machine could run.
+_MAX = {"batch_size": 1 << 20, "eval_batch_size": 1 << 20, "lr": 1e3, "epochs": 10**6, "time_budget_s": 1e8,
+        "target_rmse_px": 1e9, "threads": 4096}
 
 
 @dataclass
@@ -64,6 +68,8 @@ class TrainConfig:
         return {k: v for k, v in self.to_dict().items() if k not in EXTENSION_FIELDS}
 
     def validate(self) -> TrainConfig:
+        """Every field of its kind: a choice among the allowed, a number finite and in range (from an option,
+        or from a checkpoint's config when resuming)."""
         choices = {
             "model": MODEL_NAMES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "missing": MISSING_STRATEGIES,
             "device": DEVICES, "precision": PRECISIONS, "lr_scaling": LR_SCALINGS,
@@ -77,8 +83,10 @@ class TrainConfig:
         for name, value in positive.items():
             if not value > 0:
                 raise KpbenchError(f"{name} must be positive, got {value}")
+            number(value, name, lo=0, hi=_MAX[name], integer=name in ("batch_size", "eval_batch_size", "epochs", "threads"))
         if not isinstance(self.seed, int) or self.seed < 0:
             raise KpbenchError(f"seed must be a whole number >= 0, got {self.seed}")
+        number(self.seed, "seed", lo=0, hi=2**32 - 1, integer=True)  # torch and numpy take no larger one
         if not 0 < self.val_frac < 1:
             raise KpbenchError(f"val_frac must lie between 0 and 1, got {self.val_frac}")
         return self
