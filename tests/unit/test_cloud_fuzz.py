@@ -26,10 +26,11 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import hypothesis_profiles  # noqa: F401 - the profile, before any test is collected
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+
+import hypothesis_profiles  # noqa: F401 - the profile, before any test is collected
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
 from cloud_helpers import shell_structure  # noqa: E402
