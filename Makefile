@@ -14,10 +14,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m kpbench demo --out kpbench-demo
 
+# Every tier (tests/unit, tests/process, tests/integration), as CI runs it, with the 15 slowest tests listed.
 test: $(STAMP)
 	$(PY) -m pytest --durations=15
 
-# The quick loop while editing: the unit tier (in process, no subprocesses).
+# The quick loop while editing: the unit tier (in process, no subprocesses; about a minute).
 test-quick: $(STAMP)
 	$(PY) -m pytest tests/unit
 
@@ -29,11 +30,14 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(PY) benchmarks/docs.py
 
-# The property-based tests of every reader with 5000 examples each (minutes, not for CI);
-# FUZZ_EXAMPLES=N for another count. Profiles: tests/hypothesis_profiles.py.
+# The property-based tests of every reader with 5000 examples each, and SIGKILL-anywhere with
+# 10 trials instead of 3 (minutes, not for CI); FUZZ_EXAMPLES=N and KILL_TRIALS=N for other
+# counts. Profiles: tests/hypothesis_profiles.py; the trials: tests/process/test_reliability_kill.py.
 FUZZ_EXAMPLES ?= 5000
+KILL_TRIALS ?= 10
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz KPBENCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q $(wildcard tests/*/test_*fuzz*.py)
+	HYPOTHESIS_PROFILE=fuzz KPBENCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KPBENCH_KILL_TRIALS=$(KILL_TRIALS) \
+	  $(PY) -m pytest -q $(wildcard tests/*/test_*fuzz*.py) tests/process/test_reliability_kill.py
 
 bench-parse: $(STAMP)
 	$(PY) benchmarks/parse.py

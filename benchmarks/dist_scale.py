@@ -1,97 +1,208 @@
-"""Data-parallel steps on torchrun: does the α-β model predict them, and do the parts add up?
+"""Data-parallel steps on torchrun: does the step model predict a shaped link from unshaped measurements?
 
-Last measured 2026-12-01 on the 2-core development VM (Intel Xeon, AVX512-BF16, no AMX), torch 2.13
-CPU, gloo, quiet (nothing else running), synthetic faces, batch 32 per worker, 10 timed steps,
-`python benchmarks/dist_scale.py --steps 10` (2 min 20 s):
-  seed   loopback 1×2t 150 ms/step (213 img/s), 2×1t 312 ms (205 img/s);
-         tbf 1gbit 395 ms (α-β −11.9 %), tbf 200mbit 1479 ms (α-β −3.6 %)
-  bncnn  loopback 1×2t  35 ms/step (915 img/s), 2×1t  77 ms (827 img/s);
-         tbf 1gbit  68 ms (α-β +1.2 %),  tbf 200mbit  101 ms (α-β +9.3 %)
-  parts (fwd + bwd + exposed + opt) vs step: worst 2.5 %                          (target ≤ 5 %: met)
-  α-β prediction on shaped links: worst 11.9 % (seed, 1 Gbit/s)                  (target ≤ 15 %: met)
-  2 workers × 1 thread vs 1 worker × 2 threads, loopback: seed 0.96x, bncnn 0.90x images/s
+Not yet measured on a quiet machine with this model (2026-12-04: written and checked end to end
+with a shrunk run on the loaded 2-core development VM, whose timings mean nothing). The earlier
+model, checked against each shaped run's own compute, reported −11.9 % (seed, 1 Gbit/s) on the
+2-core Xeon VM (2026-12-01); predicting the shaped link from the loopback run it erred by −50 %
+on a 2-core Zen 4 VM (seed, 1 Gbit/s: 362 ms measured, 180.9 ms predicted).
+<!-- generated: dist-scale-header (`make docs`; do not edit by hand) -->
+No quiet measurement yet: run the command below on a quiet machine.
+<!-- end generated: dist-scale-header -->
 
-Targets (issue 10):
-  - the α-β prediction of step time within 15 % of measurement on links shaped with tc tbf to
-    1 Gbit/s and 200 Mbit/s, for seed and bncnn;
-  - forward + backward + exposed communication (+ optimizer) = the measured step within 5 %;
-  - 2 workers × 1 thread against 1 worker × 2 threads on unshaped loopback: the ratio, both models.
+Targets (the scaling study's):
+  - the step on links shaped with tc tbf to 1 Gbit/s and 200 Mbit/s predicted from the loopback
+    run (its compute, its buckets' hand-over times, the loopback all-reduce microbenchmark) and
+    the shaped link's all-reduce microbenchmark alone, within 15 %, for seed and bncnn;
+  - the per-step stop agreement (train.world.agree_step) ≤ 2 % of the loopback step;
+  - forward + backward + exposed communication + optimizer + stop = the measured step within 5 %.
 
-What is run, side by side in one go: per model, one 1-worker job and one 2-worker job on loopback
-(threads = cores ÷ workers), then a 2-worker job per shaped link (each worker in its own network
-namespace, kpbench.scaling.netns; root and iproute2 needed, else those rows are skipped). Every job
-is a fresh torchrun job running kpbench.scaling.worker, exactly as `kpbench dist scale` runs it.
+The model (kpbench.scaling.alphabeta.shaped_step_s): the overlap window is only the backward
+work left after a bucket is handed over (the seed's 31 MB dense gradient first, the
+convolutions' backward after it), and on shared cores the all-reduce's CPU work (its loopback
+time: gloo's copies, the kernel's TCP) competes with that backward, spread over the time the
+link needs. Fitted: α and β of each link from its microbenchmark; the backward work behind each
+hand-over from the loopback run. Assumed: the scheduler shares a worker's cores between its
+threads and the transfer as between equal threads.
 
-Run:  python benchmarks/dist_scale.py [--steps 12] [--models seed,bncnn] [--links 1gbit,200mbit]
+What is run, per model: one 1-worker and one 2-worker job on loopback (threads = cores ÷ workers;
+the 2-worker job agrees on stopping before every other step only, pricing the agreement side by
+side), one 2-worker job in two network namespaces joined by an unshaped veth pair (the same
+process layout as the shaped jobs: a second baseline, reported beside the loopback one), then one
+2-worker job per shaped link (each worker in its own network namespace; root and iproute2, else
+skipped). Every job is a fresh torchrun job of kpbench.scaling.worker, as
+`kpbench dist scale` runs it. Everything measured goes to benchmarks/results/DATE-dist-scale.json
+with the raw step and all-reduce timings, so `--from FILE` re-analyses a run without rerunning it.
+
+Run:  python benchmarks/dist_scale.py [--steps 12] [--stop-steps 40] [--models seed,bncnn] [--links 1gbit,200mbit]
+      (about 4 minutes on a quiet 2-core machine)
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from kpbench import atomic  # noqa: E402
 from kpbench.scaling import analysis  # noqa: E402
 from kpbench.scaling.alphabeta import parse_rate_bit_per_s  # noqa: E402
+from kpbench.scaling.record import machine_info  # noqa: E402
 from kpbench.scaling.scale import ScaleConfig, run_job  # noqa: E402
 
-
-def _rows(cfg: ScaleConfig, nprocs: list[int], work: Path) -> tuple[list[dict], dict]:
-    raws = [run_job(cfg, n, work) for n in nprocs]
-    rows = [analysis.row(r, cfg.batch_size) for r in raws]
-    analysis.add_speedups(rows)
-    return rows, analysis.allreduce(raws)
+RESULTS = Path(__file__).resolve().parent / "results"
+TARGET_ERROR, TARGET_STOP, TARGET_PARTS = 0.15, 0.02, 0.05
 
 
-def _line(model: str, where: str, r: dict, check: dict | None) -> str:
-    pred = "" if check is None else (f"  predicted {check['predicted_step_s'] * 1e3:7.1f} ms ({check['error'] * 100:+5.1f} %),"
-                                     f" serial {check['serial_step_s'] * 1e3:7.1f} ms ({check['serial_error'] * 100:+5.1f} %)")
-    return (f"{model:8s} {where:16s} {r['nproc']}×{r['threads']}t  step {r['step_s'] * 1e3:7.1f} ms  "
-            f"exposed {r['exposed_comm_s'] * 1e3:6.1f} ms  parts {r['parts_error'] * 100:+5.1f} %  "
-            f"{r['images_per_s']:6.0f} img/s{pred}")
+# --- Measuring ---
 
 
-def main() -> None:
+def measure(args: argparse.Namespace, work: Path) -> dict:
+    """Every job's raw result, per model: loopback 1 and 2 workers, then each shaped link."""
+    can_shape = os.geteuid() == 0 and shutil.which("ip") and shutil.which("tc")
+    raws: dict = {}
+    for model in args.models.split(","):
+        base = ScaleConfig(data=args.data, model=model, steps=args.steps, allreduce_max_bytes=64 << 20).resolved()
+        one = run_job(base, 1, work, allreduce_max_bytes=0)
+        two = run_job(ScaleConfig(**{**vars(base), "steps": args.stop_steps}).resolved(), 2, work, stop_ab=True)
+        raws[model] = {"loopback": [one, two], "shaped": {}}
+        print(f"{model}: loopback measured", flush=True)
+        if can_shape:  # the same two workers in namespaces, unshaped: the other baseline, topology alike
+            veth = ScaleConfig(data=args.data, model=model, steps=args.steps, allreduce_max_bytes=64 << 20,
+                               namespaces=True).resolved()
+            raws[model]["veth"] = run_job(veth, 2, work)
+            print(f"{model}: unshaped veth measured", flush=True)
+        for link in args.links.split(",") if can_shape else []:
+            cfg = ScaleConfig(data=args.data, model=model, steps=args.steps, allreduce_max_bytes=32 << 20,
+                              link_limit_bit_per_s=parse_rate_bit_per_s(link)).resolved()
+            raws[model]["shaped"][link] = run_job(cfg, 2, work)
+            print(f"{model}: tbf {link} measured", flush=True)
+    if not can_shape:
+        print("shaped links skipped: needs root and iproute2")
+    return raws
+
+
+# --- Analysis (also of a saved file) ---
+
+
+def agreed_only(raw: dict) -> dict:
+    """The steps that agreed on the stop, as train's steps all do."""
+    return {**raw, "steps": [s for s in raw["steps"] if s.get("agreed", True)]}
+
+
+def stop_cost(raw: dict) -> dict:
+    """Median step with the stop agreement against without, alternate steps of one job."""
+    on = [s["step_s"] for s in raw["steps"] if s.get("agreed", True)]
+    off = [s["step_s"] for s in raw["steps"] if not s.get("agreed", True)]
+    if not on or not off:
+        return {"cost": None}
+    a, b = statistics.median(on), statistics.median(off)
+    return {"with_s": a, "without_s": b, "cost": (a - b) / b, "agree_s": statistics.median(s["stop_s"] for s in raw["steps"]
+                                                                                           if s.get("agreed", True))}
+
+
+def analyse(raws: dict) -> dict:
+    out: dict = {}
+    for model, r in raws.items():
+        one, two = r["loopback"]
+        batch = two.get("batch_size", 32)
+        rows = [analysis.row(one, batch), analysis.row(agreed_only(two), batch)]
+        analysis.add_speedups(rows)
+        loop_fit = analysis.allreduce([two])
+        veth = analysis.row(r["veth"], batch) if r.get("veth") else None
+        veth_fit = analysis.allreduce([r["veth"]]) if veth else None
+        links = {}
+        for link, raw in r["shaped"].items():
+            row = analysis.row(raw, batch)
+            fit = analysis.allreduce([raw])
+            links[link] = {"row": row, "busbw_bit_per_s": (fit["busbw_largest_bytes_per_s"] or 0) * 8,
+                           "check": analysis.shaped_check(rows[1], loop_fit, row, fit, "none"),
+                           "from_veth": analysis.shaped_check(veth, veth_fit, row, fit, "none") if veth else None}
+        out[model] = {"loopback": rows, "loopback_fit": {k: loop_fit[k] for k in ("alpha_s", "beta_s_per_byte")},
+                      "veth": veth, "stop": stop_cost(two), "links": links}
+    return out
+
+
+def worst(result: dict) -> dict:
+    checks = [link["check"] for m in result.values() for link in m["links"].values() if link["check"]]
+    rows = [row for m in result.values() for row in m["loopback"]] + [link["row"] for m in result.values()
+                                                                      for link in m["links"].values()]
+    stops = [m["stop"]["cost"] for m in result.values() if m["stop"]["cost"] is not None]
+    return {"error": max((abs(c["error"]) for c in checks), default=None),
+            "overlap_error": max((abs(c["overlap_error"]) for c in checks), default=None),
+            "serial_error": max((abs(c["serial_error"]) for c in checks), default=None),
+            "parts_error": max((abs(r["parts_error"]) for r in rows), default=None),
+            "stop_cost": max(stops, default=None)}
+
+
+# --- Printing ---
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:+.1f} %"
+
+
+def report(result: dict, w: dict) -> None:
+    for model, m in result.items():
+        for r in m["loopback"]:
+            print(f"{model:6s} loopback       {r['nproc']}×{r['threads']}t  step {r['step_s'] * 1e3:7.1f} ms  exposed "
+                  f"{r['exposed_comm_s'] * 1e3:6.1f} ms  parts {_pct(r['parts_error'])}  {r['images_per_s']:6.0f} img/s")
+        if m.get("veth"):
+            r = m["veth"]
+            print(f"{model:6s} veth unshaped  2×{r['threads']}t  step {r['step_s'] * 1e3:7.1f} ms  exposed "
+                  f"{r['exposed_comm_s'] * 1e3:6.1f} ms  parts {_pct(r['parts_error'])}  {r['images_per_s']:6.0f} img/s")
+        for link, x in m["links"].items():
+            c, r, v = x["check"], x["row"], x.get("from_veth")
+            pred = "" if c is None else (f"  predicted {c['predicted_step_s'] * 1e3:7.1f} ms ({_pct(c['error'])}); "
+                                         f"overlap only {_pct(c['overlap_error'])}, serial {_pct(c['serial_error'])}"
+                                         + ("" if v is None else f"; from veth {_pct(v['error'])}"))
+            print(f"{model:6s} tbf {link:10s} 2×{r['threads']}t  step {r['step_s'] * 1e3:7.1f} ms  exposed "
+                  f"{r['exposed_comm_s'] * 1e3:6.1f} ms  busbw {x['busbw_bit_per_s'] / 1e6:5.0f} Mbit/s{pred}")
+        s = m["stop"]
+        if s["cost"] is not None:
+            print(f"{model:6s} stop agreement every step: {s['with_s'] * 1e3:.1f} ms with, {s['without_s'] * 1e3:.1f} ms "
+                  f"without ({_pct(s['cost'])} of the step; the all-reduce itself {s['agree_s'] * 1e6:.0f} µs)")
+    print(f"step predicted from loopback, worst |error| on shaped links: {_pct(w['error'])} "
+          f"(target ≤ {TARGET_ERROR * 100:.0f} %); overlap-only model {_pct(w['overlap_error'])}, serial {_pct(w['serial_error'])}")
+    print(f"stop agreement, worst cost: {_pct(w['stop_cost'])} of the step (target ≤ {TARGET_STOP * 100:.0f} %)")
+    print(f"parts against the step, worst: {_pct(w['parts_error'])} (target ≤ {TARGET_PARTS * 100:.0f} %)")
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--steps", type=int, default=12, help="timed steps per job")
+    ap.add_argument("--stop-steps", type=int, default=40, help="timed steps of the loopback 2-worker job")
     ap.add_argument("--models", default="seed,bncnn")
     ap.add_argument("--links", default="1gbit,200mbit")
     ap.add_argument("--data", default="synthetic")
-    args = ap.parse_args()
-    can_shape = os.geteuid() == 0 and shutil.which("ip") and shutil.which("tc")
-    worst_pred, worst_serial, worst_parts, ratios = 0.0, 0.0, 0.0, {}
-    with tempfile.TemporaryDirectory(prefix="kpbench-bench-dist-") as tmp:
-        for model in args.models.split(","):
-            base = ScaleConfig(data=args.data, model=model, steps=args.steps, allreduce_max_bytes=64 << 20).resolved()
-            rows, fit = _rows(base, [1, 2], Path(tmp))
-            ratios[model] = rows[1]["images_per_s"] / rows[0]["images_per_s"]
-            checks = {c["nproc"]: c for c in analysis.checks(rows, fit, "none")}
-            for r in rows:
-                print(_line(model, "loopback", r, checks.get(r["nproc"])), flush=True)
-                worst_parts = max(worst_parts, abs(r["parts_error"]))
-            for link in args.links.split(",") if can_shape else []:
-                cfg = ScaleConfig(data=args.data, model=model, steps=args.steps, allreduce_max_bytes=32 << 20,
-                                  link_limit_bit_per_s=parse_rate_bit_per_s(link)).resolved()
-                (r,), fit = _rows(cfg, [2], Path(tmp))
-                (c,) = analysis.checks([r], fit, "none")
-                print(_line(model, f"tbf {link}", r, c) + f"  busbw {fit['busbw_largest_bytes_per_s'] * 8 / 1e6:.0f} Mbit/s",
-                      flush=True)
-                worst_pred = max(worst_pred, abs(c["error"]))
-                worst_serial = max(worst_serial, abs(c["serial_error"]))
-                worst_parts = max(worst_parts, abs(r["parts_error"]))
-    if not can_shape:
-        print("shaped links skipped: needs root and iproute2")
-    print(f"α-β prediction, worst |error| on shaped links: {worst_pred * 100:.1f} % with overlap, "
-          f"{worst_serial * 100:.1f} % serial   (target ≤ 15 %)")
-    print(f"fwd + bwd + exposed + opt against the step, worst: {worst_parts * 100:.1f} %   (target ≤ 5 %)")
-    for model, ratio in ratios.items():
-        print(f"{model}: 2 workers × 1 thread vs 1 worker × 2 threads, loopback: {ratio:.2f}x images/s")
+    ap.add_argument("--out", type=Path, help="the JSON to write (default benchmarks/results/DATE-dist-scale.json)")
+    ap.add_argument("--from", dest="saved", type=Path, help="re-analyse a saved JSON instead of measuring")
+    args = ap.parse_args(argv)
+    if args.saved:
+        saved = json.loads(args.saved.read_text(encoding="utf-8"))
+        raws, machine, command = saved["raw"], saved["machine"], saved["command"]
+    else:
+        with tempfile.TemporaryDirectory(prefix="kpbench-bench-dist-") as tmp:
+            raws = measure(args, Path(tmp))
+        machine, command = machine_info(), "python benchmarks/dist_scale.py " + " ".join(argv or sys.argv[1:])
+    result = analyse(raws)
+    w = worst(result)
+    report(result, w)
+    out = args.out or (args.saved if args.saved else RESULTS / f"{dt.date.today().isoformat()}-dist-scale.json")
+    atomic.write_json(out, {"date": saved["date"] if args.saved else dt.date.today().isoformat(), "machine": machine,
+                            "command": command, "targets": {"error": TARGET_ERROR, "stop_cost": TARGET_STOP,
+                                                            "parts_error": TARGET_PARTS},
+                            "worst": w, "models": result, "raw": raws})
+    print(f"wrote {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,4 +1,5 @@
-"""Shared fixtures: small synthetic faces and Kaggle-layout files; a private cache dir per test."""
+"""Shared fixtures: small synthetic faces and Kaggle-layout files, one trained run, a dist-scale Record;
+a private cache dir per test. Session-scoped fixtures are shared read-only: copy before changing."""
 
 from __future__ import annotations
 
@@ -14,12 +15,29 @@ TESTS = Path(__file__).resolve().parent
 SLOW_TIERS = ("process", "integration")  # subprocesses, torchrun, namespaces, real faces, a browser
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread in the test process: the networks here are tiny, and two threads on a shared
+    2-core machine spin against each other (twice the CPU time, the same results)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tier is the folder: everything under tests/process and tests/integration is `slow`."""
     for item in items:
         parts = Path(item.fspath).resolve().relative_to(TESTS).parts
         if parts and parts[0] in SLOW_TIERS:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_environment(tmp_path_factory: pytest.TempPathFactory):
+    """The same isolation for session- and module-scoped fixtures (they run before the per-test ones below)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KPBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
+        mp.setenv("KPBENCH_IMDS_URL", "off")
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +78,41 @@ def synthetic_dir(_synthetic_dir_original: Path, tmp_path: Path) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def trained_run(_synthetic_dir_original: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A finished 1-epoch run (no pictures) on the synthetic Kaggle files: (run dir, data dir). Shared: don't modify."""
+    from helpers import tiny_cfg
+    from kpbench.data import load_faces
+    from kpbench.train import train
+
+    run = tmp_path_factory.mktemp("run")
+    faces = load_faces(_synthetic_dir_original / "training.csv", cache=False, progress=False)
+    train(faces, tiny_cfg(), out_dir=run, progress=False, pictures=False)
+    return run, _synthetic_dir_original
+
+
+@pytest.fixture
+def run_copy(trained_run: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A private copy of the trained run directory, free to damage."""
+    return Path(shutil.copytree(trained_run[0], tmp_path / "run"))
+
+
+@pytest.fixture
+def scale_record() -> dict:
+    """A dist-scale Record of a fake 1- and 2-worker study (fakes.fake_raw), fresh for each test."""
+    from fakes import fake_raw
+    from kpbench.scaling import analysis
+    from kpbench.scaling.record import build_scale_record
+    from kpbench.scaling.scale import ScaleConfig, record_config
+
+    cfg = ScaleConfig(nproc=[1, 2], cores=2)
+    raws = [fake_raw(1), fake_raw(2)]
+    rows = [analysis.row(r, cfg.batch_size) for r in raws]
+    analysis.add_speedups(rows)
+    fit = analysis.allreduce(raws)
+    return build_scale_record(record_config(cfg), rows, fit, analysis.prediction(rows, fit, 32, "none", None))
+
+
 @pytest.fixture
 def faces15() -> Path:
     """../shared/datasets/faces15 (real faces in Kaggle's layout); skips the test when absent."""
@@ -85,3 +138,36 @@ def full_disk(tmp_path: Path):
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+@pytest.fixture
+def scale_raw():
+    """A factory: scale_raw(n) is a kpbench.scaling.worker result for n workers, timed as the α-β model implies."""
+    from kpbench.scaling import alphabeta as ab
+
+    buckets, alpha, beta = [1 << 20, 16 << 20, 2 << 20], 50e-6, 1e-9
+
+    def make(n: int, steps: int = 6) -> dict:
+        ready = [0.0, 0.01, 0.2]
+        exposed = ab.exposed_comm_s(ready, buckets, n, alpha, beta)
+        step = {"forward_s": 0.05, "backward_s": 0.25, "exposed_comm_s": exposed, "optimizer_s": 0.02, "stop_s": 1e-4,
+                "comm_s": 0.2 + exposed, "overlap_window_s": 0.2, "finalize_s": 0.0, "loss": 0.1, "agreed": True,
+                "bucket_bytes": buckets, "ready_offsets_s": ready, "step_s": (0.05 + 0.25 + exposed + 0.02) * 1.01}
+        points = [] if n == 1 else [{"size_bytes": s, "nproc": n, "time_s": ab.ring_allreduce_s(s, n, alpha, beta),
+                                     "calls": 5} for s in (4, 1024, 1 << 20, 1 << 24)]
+        return {"nproc": n, "threads": max(1, 2 // n), "steps": [dict(step) for _ in range(steps)], "allreduce": points,
+                "val_rmse_px": 3.5, "batch_size": 32}
+
+    return make
+
+
+@pytest.fixture
+def fixed_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kpbench estimate`'s figures of this machine, fixed: no second Python process, no bandwidth probe."""
+    from kpbench.estimate import machine
+
+    monkeypatch.setattr(machine, "startup_s", lambda: 2.0)
+    cpu = machine.Cpu(model="test CPU", threads=2, clock_ghz=2.5, lanes=16, fma_units=1, peak_flops=160e9,
+                      bandwidth_gb_s=10.0, thread_bandwidth_gb_s=8.0, note="fixed for tests")
+    monkeypatch.setattr(machine, "cpu", lambda: cpu)
+    monkeypatch.setattr(machine, "host", lambda: machine.Host(dispatch_s=3e-6, module_s=2e-6))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
-from cloud_helpers import fake_wheel, run_cli  # noqa: E402
+from fakes import fake_wheel  # noqa: E402
+from helpers import run_kpbench  # noqa: E402
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("sky") is None,
                                 reason="SkyPilot is not installed here (pip install 'kpbench[cloud]'); CI installs it")
@@ -29,10 +29,10 @@ def no_credentials_env(home: Path, **extra: str) -> dict:
     return {**env, "HOME": str(home), "SKY_RUNTIME_DIR": str(home), "SKYPILOT_DISABLE_USAGE_COLLECTION": "1", **extra}
 
 
-def plan(tmp_path: Path, capsys) -> Path:
+def plan(tmp_path: Path) -> Path:
     out = tmp_path / "plan"
-    code, _, err = run_cli(["cloud", "plan", "--instances", "g4dn.xlarge", "--out", str(out),
-                            "--wheel", str(fake_wheel(tmp_path))], capsys)
+    code, _, err = run_kpbench(*["cloud", "plan", "--instances", "g4dn.xlarge", "--out", str(out),
+                            "--wheel", str(fake_wheel(tmp_path))])
     assert code == 0, err
     return out
 
@@ -50,8 +50,8 @@ def assert_one_line_and_nothing_launched(r: subprocess.CompletedProcess, plan_di
     assert not (plan_dir / "launch").exists()  # no launch state: nothing was launched
 
 
-def test_without_credentials_launch_says_aws_has_none_and_launches_nothing(tmp_path, capsys):
-    plan_dir = plan(tmp_path, capsys)
+def test_without_credentials_launch_says_aws_has_none_and_launches_nothing(tmp_path):
+    plan_dir = plan(tmp_path)
     env = no_credentials_env(tmp_path / "home")
     try:
         r = launch(plan_dir, env)
@@ -61,7 +61,7 @@ def test_without_credentials_launch_says_aws_has_none_and_launches_nothing(tmp_p
     assert_one_line_and_nothing_launched(r, plan_dir, "no usable AWS credentials")
 
 
-def test_without_an_api_server_launch_says_it_cannot_check_and_launches_nothing(tmp_path, capsys):
-    plan_dir = plan(tmp_path, capsys)
+def test_without_an_api_server_launch_says_it_cannot_check_and_launches_nothing(tmp_path):
+    plan_dir = plan(tmp_path)
     r = launch(plan_dir, no_credentials_env(tmp_path / "home", SKYPILOT_DISABLE_LOCAL_API_SERVER="1"))
     assert_one_line_and_nothing_launched(r, plan_dir, "cannot check")

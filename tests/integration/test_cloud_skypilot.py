@@ -18,13 +18,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
-from cloud_helpers import HERE, fake_wheel, run_cli  # noqa: E402
-
-from kpbench.cost import load_catalog  # noqa: E402
+from fakes import CLOUD, fake_wheel
+from helpers import run_kpbench
+from kpbench.cost import load_catalog
 
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.skipif(importlib.util.find_spec("sky") is None or importlib.util.find_spec("yaml") is None,
                        reason="SkyPilot is not installed here (pip install 'kpbench[cloud]'); CI installs it"),
 ]
@@ -57,41 +55,41 @@ def sky_home(tmp_path: Path) -> dict:
 
 
 def validate(tmp_path: Path, files: list[Path]) -> dict[str, dict]:
-    r = subprocess.run([sys.executable, str(HERE / "validate_tasks.py"), *map(str, files)],
+    r = subprocess.run([sys.executable, str(CLOUD / "validate_tasks.py"), *map(str, files)],
                        env=sky_home(tmp_path), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     results = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     return {Path(x["file"]).name: x for x in results}
 
 
-def plan(tmp_path: Path, capsys, name: str, *args: str) -> Path:
+def plan(tmp_path: Path, name: str, *args: str) -> Path:
     out = tmp_path / name
-    code, _, err = run_cli(["cloud", "plan", "--out", str(out), "--wheel", str(fake_wheel(tmp_path)), *args], capsys)
+    code, _, err = run_kpbench("cloud", "plan", "--out", str(out), "--wheel", str(fake_wheel(tmp_path)), *args)
     assert code == 0, err
     return out
 
 
-def test_the_done_when_plan_is_accepted_by_skypilot_with_p3_warned(tmp_path, capsys):
+def test_the_done_when_plan_is_accepted_by_skypilot_with_p3_warned(tmp_path):
     out = tmp_path / "plan"
-    code, _, err = run_cli(["cloud", "plan", "--instances", "g4dn.xlarge,g5.xlarge,p3.2xlarge", "--out", str(out),
-                            "--wheel", str(fake_wheel(tmp_path))], capsys)
+    code, _, err = run_kpbench("cloud", "plan", "--instances", "g4dn.xlarge,g5.xlarge,p3.2xlarge", "--out", str(out),
+                               "--wheel", str(fake_wheel(tmp_path)))
     assert code == 0 and "p3.2xlarge was retired" in err
     results = validate(tmp_path, sorted(out.glob("*.yaml")))
     assert sorted(results) == ["g4dn.xlarge.yaml", "g5.xlarge.yaml"]
     assert all(r["ok"] for r in results.values()), results
 
 
-def test_spot_multi_node_and_mounted_data_tasks_are_accepted(tmp_path, synthetic_dir, capsys):
-    spot = plan(tmp_path, capsys, "spot", "--instances", "g4dn.xlarge,p4d.24xlarge", "--spot",
+def test_spot_multi_node_and_mounted_data_tasks_are_accepted(tmp_path, synthetic_dir):
+    spot = plan(tmp_path, "spot", "--instances", "g4dn.xlarge,p4d.24xlarge", "--spot",
                 "--data", str(synthetic_dir))
-    nodes = plan(tmp_path, capsys, "nodes", "--instances", "g5.12xlarge", "--nodes", "2")
+    nodes = plan(tmp_path, "nodes", "--instances", "g5.12xlarge", "--nodes", "2")
     results = validate(tmp_path, sorted(spot.glob("*.yaml")) + sorted(nodes.glob("*.yaml")))
     assert all(r["ok"] for r in results.values()), results
     assert results["g4dn.xlarge.yaml"]["use_spot"] == [True]
     assert results["g5.12xlarge.yaml"]["num_nodes"] == 2
 
 
-def test_validate_really_checks_the_instance_type(tmp_path, capsys):
-    out = plan(tmp_path, capsys, "plan", "--instances", NOT_IN_SKY_CATALOG)
+def test_validate_really_checks_the_instance_type(tmp_path):
+    out = plan(tmp_path, "plan", "--instances", NOT_IN_SKY_CATALOG)
     [result] = validate(tmp_path, list(out.glob("*.yaml"))).values()
     assert not result["ok"] and f"Invalid instance type '{NOT_IN_SKY_CATALOG}'" in result["error"]

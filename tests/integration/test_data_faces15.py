@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from kpbench.cli import main
+from helpers import run_kpbench
 from kpbench.data import load_faces
 from kpbench.data.kaggle import read_lookup
 
@@ -24,11 +24,10 @@ def test_training_zip_has_3066_rows_947_complete(faces15):
     assert again.meta["load"] == "cache" and np.array_equal(again.images, faces.images)
 
 
-def test_cli_inspect_json_on_faces15(faces15, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["data", "inspect", str(faces15 / "training.zip"), "--json"])
-    assert e.value.code == 0
-    d = json.loads(capsys.readouterr().out)
+def test_cli_inspect_json_on_faces15(faces15):
+    r = run_kpbench("data", "inspect", str(faces15 / "training.zip"), "--json")
+    assert r.code == 0
+    d = json.loads(r.out)
     assert (d["rows"], d["complete_rows"]) == (3066, 947)
 
 

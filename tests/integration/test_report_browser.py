@@ -18,12 +18,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_report import CLOUD_RECORDS, RECORD_CPU, make_run  # the same inputs as the report tests
+
+from fakes import CLOUD_RECORDS, RECORD_CPU, make_run  # the same inputs as the report tests
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.slow,  # starts chromium
     pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: apt-get install chromium)"),
 ]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kpbench.errors import RunFailed
+from kpbench.errors import KpbenchError
 from kpbench.scaling import analysis, netns
 from kpbench.scaling.scale import ScaleConfig, run_job
 
@@ -73,11 +73,12 @@ def test_namespaces_go_even_when_the_body_fails(nothing_left_behind):
             raise RuntimeError("boom")
 
 
-def test_a_failing_worker_is_a_one_line_error_and_leaves_nothing(nothing_left_behind):
+def test_a_workers_bad_input_is_its_one_line_error_and_leaves_nothing(nothing_left_behind):
     cfg = ScaleConfig(data=str(nothing_left_behind / "absent.csv"), model="convonly", steps=2,
                       link_limit_bit_per_s=1e9, cores=2, timeout_s=120).resolved()
-    with pytest.raises(RunFailed, match="node .* failed"):
+    with pytest.raises(KpbenchError, match="absent.csv") as e:
         run_job(cfg, 2, nothing_left_behind)
+    assert e.value.exit_code == 2
 
 
 def test_stale_namespaces_of_dead_runs_are_removed():

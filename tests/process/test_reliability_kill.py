@@ -3,34 +3,36 @@ write), resume until done: every trial ends bit-identical to an uninterrupted ru
 and every file in the run directory is readable after every kill.
 
 One CPU thread per run and a fixed seed make training deterministic, which is what lets resume be
-exact (tests/test_train_loop.py asserts the same in-process). Trials run two at a time.
+exact (tests/unit/test_train_loop.py asserts the same in process). Trials run two at a time.
+
+KPBENCH_KILL_TRIALS sets the number of trials: 3 by default (each kind of kill once: in a
+checkpoint write, anywhere, and anywhere then in a resumed run's write), 10 under `make fuzz`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 import torch
 
+from helpers import start_kpbench
 from kpbench.atomic import stale_temp_files
 
-TRIALS = 10
+TRIALS = int(os.environ.get("KPBENCH_KILL_TRIALS", "3"))
 ARGV = ["train", "--data", "synthetic:96", "--model", "bncnn", "--epochs", "3", "--threads", "1", "--device", "cpu",
         "--precision", "fp32", "--no-progress"]
 DURING_WRITE = "during a checkpoint write"
 
 
 def _start(out: Path, resume: bool) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "kpbench", *ARGV, "--out", str(out), *(["--resume"] if resume else [])]
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return start_kpbench(*ARGV, "--out", out, *(["--resume"] if resume else []))
 
 
 def _kill_when(p: subprocess.Popen, out: Path, when: float | str) -> bool:
@@ -89,13 +91,13 @@ def _final(out: Path) -> tuple[list, dict]:
     return [h["val_rmse_px"] for h in metrics["history"]], torch.load(out / "model.pt", weights_only=True)["state_dict"]
 
 
-@pytest.mark.slow
 def test_sigkill_anywhere_then_resume_ends_as_an_uninterrupted_run(tmp_path):
     t0 = time.monotonic()
     reference = tmp_path / "reference"
     _run_to_the_end(reference, [])
     whole_s = time.monotonic() - t0
     rng = random.Random(12)
+    assert TRIALS >= 2, "KPBENCH_KILL_TRIALS: at least 2 (a kill in a write, and a run killed twice)"
     plans = [[DURING_WRITE] if i % 3 == 0 else [rng.uniform(0.2, whole_s)] for i in range(TRIALS)]
     plans[1] = [rng.uniform(0.2, whole_s), DURING_WRITE]  # killed twice: once anywhere, then in a resumed run's write
     with ThreadPoolExecutor(max_workers=2) as pool:

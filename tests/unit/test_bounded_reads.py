@@ -8,14 +8,12 @@ than the limit, and the refusal names the file.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
-from cloud_helpers import fake_wheel, run_cli  # noqa: E402
-
+from fakes import fake_wheel  # noqa: E402
+from helpers import run_kpbench  # noqa: E402
 from kpbench import inputs  # noqa: E402
 from kpbench.errors import KpbenchError  # noqa: E402
 
@@ -40,48 +38,48 @@ def special(tmp_path: Path, kind: str) -> Path:
 KINDS = ["zero", "fifo", "dir", "huge"]
 
 
-def refused_in_one_line(capsys, argv: list[str], path: Path) -> None:
-    code, _, err = run_cli(argv, capsys)
+def refused_in_one_line(argv: list[str], path: Path) -> None:
+    code, _, err = run_kpbench(*argv)
     assert code == 2, err
     assert err.startswith("kpbench: error: ") and err.count("\n") == 1 and path.name in err, err
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_compare_refuses_a_record_that_is_not_a_regular_file_of_bounded_size(tmp_path, capsys, kind):
+def test_compare_refuses_a_record_that_is_not_a_regular_file_of_bounded_size(tmp_path, kind):
     path = special(tmp_path, kind)
-    refused_in_one_line(capsys, ["compare", str(RECORD), str(path)], path)
+    refused_in_one_line(["compare", str(RECORD), str(path)], path)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_report_refuses_a_record_that_is_not_a_regular_file_of_bounded_size(tmp_path, capsys, kind):
+def test_report_refuses_a_record_that_is_not_a_regular_file_of_bounded_size(tmp_path, kind):
     if kind == "dir":
         pytest.skip("a directory is a folder of Records for report")
     path = special(tmp_path, kind)
-    refused_in_one_line(capsys, ["report", str(RECORD), str(path), "--out", str(tmp_path / "report")], path)
+    refused_in_one_line(["report", str(RECORD), str(path), "--out", str(tmp_path / "report")], path)
     assert not (tmp_path / "report").exists()
 
 
-def test_report_skips_a_fifo_inside_a_records_directory(tmp_path, capsys):
+def test_report_skips_a_fifo_inside_a_records_directory(tmp_path):
     folder = tmp_path / "records"
     folder.mkdir()
     (folder / "a.json").write_bytes(RECORD.read_bytes())
     os.mkfifo(folder / "b.json")
-    code, _, err = run_cli(["report", str(folder), "--out", str(tmp_path / "report")], capsys)
+    code, _, err = run_kpbench(*["report", str(folder), "--out", str(tmp_path / "report")])
     assert code == 0 and "b.json" in err
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_cloud_plan_refuses_such_a_record(tmp_path, capsys, kind):
+def test_cloud_plan_refuses_such_a_record(tmp_path, kind):
     path = special(tmp_path, kind)
-    refused_in_one_line(capsys, ["cloud", "plan", "--instances", "g4dn.xlarge", "--record", str(path),
+    refused_in_one_line(["cloud", "plan", "--instances", "g4dn.xlarge", "--record", str(path),
                                  "--wheel", str(fake_wheel(tmp_path)), "--out", str(tmp_path / "plan")], path)
     assert not (tmp_path / "plan").exists()
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_catalog_that_is_not_a_regular_file_of_bounded_size_is_refused(tmp_path, capsys, kind):
+def test_a_catalog_that_is_not_a_regular_file_of_bounded_size_is_refused(tmp_path, kind):
     path = special(tmp_path, kind)
-    refused_in_one_line(capsys, ["catalog", "--catalog", str(path)], path)
+    refused_in_one_line(["catalog", "--catalog", str(path)], path)
 
 
 def test_read_bytes_reads_a_regular_file_up_to_its_limit(tmp_path):

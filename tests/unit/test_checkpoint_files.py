@@ -1,7 +1,7 @@
 """model.pt and checkpoint.pt read back damaged: one line naming the file, exit 2, nothing written.
 
 The property-based versions of these (random bytes, random keys) are in test_checkpoint_fuzz.py;
-this file holds the named cases and the fixtures both use.
+this file holds the named cases. The trained run they damage copies of is conftest.py's.
 """
 
 from __future__ import annotations
@@ -13,44 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from kpbench.cli import main
+from helpers import one_line_naming, run_kpbench, tiny_cfg
 from kpbench.errors import KpbenchError
-from kpbench.train import TrainConfig, load_predictor
+from kpbench.train import load_predictor
 from kpbench.train.checkpoint import load_checkpoint
-
-
-def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
-
-
-def one_line_naming(err: str, path: Path) -> bool:
-    return err.count("\n") == 1 and err.startswith("kpbench: ") and str(path) in err and "Traceback" not in err
-
-
-def tiny_cfg(**kw) -> TrainConfig:
-    return TrainConfig(**({"epochs": 1, "batch_size": 16, "device": "cpu", "precision": "fp32"} | kw))
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> tuple[Path, Path]:
-    """A finished 1-epoch run on synthetic Kaggle files, shared read-only: (run dir, data dir)."""
-    from kpbench.data import load_faces, write_synthetic
-    from kpbench.train import train
-
-    data = tmp_path_factory.mktemp("data")
-    write_synthetic(data, rows=64, seed=0, test_rows=16)
-    run = tmp_path_factory.mktemp("run")
-    train(load_faces(data / "training.csv", cache=False, progress=False), tiny_cfg(), out_dir=run, progress=False)
-    return run, data
-
-
-@pytest.fixture
-def run_copy(trained_run, tmp_path) -> Path:
-    """A private copy of the trained run directory, free to damage."""
-    return Path(shutil.copytree(trained_run[0], tmp_path / "run"))
 
 
 def resave(path: Path, change) -> None:  # noqa: ANN001 - change(state) edits the dict in place
@@ -59,34 +25,34 @@ def resave(path: Path, change) -> None:  # noqa: ANN001 - change(state) edits th
     torch.save(state, path)
 
 
-def evaluate(model_pt: Path, data: Path, capsys) -> tuple[int, str, str]:
-    return run_cli(["evaluate", "--weights", model_pt, "--data", data / "training.csv", "--json", "--no-progress"], capsys)
+def evaluate(model_pt: Path, data: Path):
+    return run_kpbench("evaluate", "--weights", model_pt, "--data", data / "training.csv", "--json", "--no-progress")
 
 
-def test_zero_byte_model_file_is_one_line_naming_it(trained_run, tmp_path, capsys):
+def test_zero_byte_model_file_is_one_line_naming_it(trained_run, tmp_path):
     (tmp_path / "model.pt").write_bytes(b"")
-    code, _, err = evaluate(tmp_path / "model.pt", trained_run[1], capsys)
+    code, _, err = evaluate(tmp_path / "model.pt", trained_run[1])
     assert code == 2 and one_line_naming(err, tmp_path / "model.pt") and "empty" in err
 
 
-def test_truncated_model_file_is_one_line_naming_it(trained_run, run_copy, capsys):
+def test_truncated_model_file_is_one_line_naming_it(trained_run, run_copy):
     data = (run_copy / "model.pt").read_bytes()
     (run_copy / "model.pt").write_bytes(data[: len(data) // 2])
-    code, _, err = evaluate(run_copy / "model.pt", trained_run[1], capsys)
+    code, _, err = evaluate(run_copy / "model.pt", trained_run[1])
     assert code == 2 and one_line_naming(err, run_copy / "model.pt") and "not a readable model file" in err
 
 
 @pytest.mark.parametrize("key", ["normalisation", "state_dict", "model_name", "format"])
-def test_model_file_missing_a_key_names_the_file_and_the_key(trained_run, run_copy, capsys, key):
+def test_model_file_missing_a_key_names_the_file_and_the_key(trained_run, run_copy, key):
     resave(run_copy / "model.pt", lambda s: s.pop(key))
-    code, _, err = evaluate(run_copy / "model.pt", trained_run[1], capsys)
+    code, _, err = evaluate(run_copy / "model.pt", trained_run[1])
     assert code == 2 and one_line_naming(err, run_copy / "model.pt")
     assert key in err or "not a kpbench model file" in err
 
 
-def test_model_file_with_a_key_of_the_wrong_type_names_it(trained_run, run_copy, capsys):
+def test_model_file_with_a_key_of_the_wrong_type_names_it(trained_run, run_copy):
     resave(run_copy / "model.pt", lambda s: s.__setitem__("normalisation", [1.0, 2.0]))
-    code, _, err = evaluate(run_copy / "model.pt", trained_run[1], capsys)
+    code, _, err = evaluate(run_copy / "model.pt", trained_run[1])
     assert code == 2 and one_line_naming(err, run_copy / "model.pt") and "'normalisation' is a list" in err
 
 
@@ -95,41 +61,41 @@ def _poison(state: dict) -> None:
     state["state_dict"][first] = torch.full_like(state["state_dict"][first], float("nan"))
 
 
-def test_nan_weights_make_evaluate_json_an_error_never_nan(trained_run, run_copy, capsys):
+def test_nan_weights_make_evaluate_json_an_error_never_nan(trained_run, run_copy):
     resave(run_copy / "model.pt", _poison)
-    code, out, err = evaluate(run_copy / "model.pt", trained_run[1], capsys)
+    code, out, err = evaluate(run_copy / "model.pt", trained_run[1])
     assert code == 2 and out == "" and one_line_naming(err, run_copy / "model.pt") and "NaN" in err
 
 
-def test_predict_with_nan_weights_names_the_model_file_and_writes_nothing(trained_run, run_copy, tmp_path, capsys):
+def test_predict_with_nan_weights_names_the_model_file_and_writes_nothing(trained_run, run_copy, tmp_path):
     resave(run_copy / "model.pt", _poison)
     data = trained_run[1]
     sub = tmp_path / "out" / "submission.csv"
-    code, _, err = run_cli(["predict", "--weights", run_copy / "model.pt", "--data", data / "test.csv",
-                            "--lookup", data / "IdLookupTable.csv", "--out", sub, "--no-progress"], capsys)
+    code, _, err = run_kpbench("predict", "--weights", run_copy / "model.pt", "--data", data / "test.csv",
+                               "--lookup", data / "IdLookupTable.csv", "--out", sub, "--no-progress")
     assert code == 2 and one_line_naming(err, run_copy / "model.pt")
     assert not sub.parent.exists()
 
 
-def test_evaluate_json_is_strict_json(trained_run, capsys):
+def test_evaluate_json_is_strict_json(trained_run):
     run, data = trained_run
-    code, out, err = evaluate(run / "model.pt", data, capsys)
+    code, out, err = evaluate(run / "model.pt", data)
     assert code == 0, err
     json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
 
 
-def test_old_model_spelling_still_works_with_a_deprecation_note(trained_run, capsys):
+def test_old_model_spelling_still_works_with_a_deprecation_note(trained_run):
     run, data = trained_run
-    code, out, err = run_cli(["evaluate", "--model", run / "model.pt", "--data", data / "training.csv", "--json"], capsys)
+    code, out, err = run_kpbench("evaluate", "--model", run / "model.pt", "--data", data / "training.csv", "--json")
     assert code == 0 and json.loads(out)["rows"] == 64
     assert "deprecated" in err and "--weights" in err
 
 
-def test_weights_given_twice_or_not_at_all_is_a_one_line_error(trained_run, capsys):
+def test_weights_given_twice_or_not_at_all_is_a_one_line_error(trained_run):
     run, data = trained_run
-    code, _, err = run_cli(["evaluate", "--weights", run, "--model", run, "--data", data / "training.csv"], capsys)
+    code, _, err = run_kpbench("evaluate", "--weights", run, "--model", run, "--data", data / "training.csv")
     assert code == 2 and err.count("\n") == 1 and "once" in err
-    code, _, err = run_cli(["evaluate", "--data", data / "training.csv"], capsys)
+    code, _, err = run_kpbench("evaluate", "--data", data / "training.csv")
     assert code == 2 and err.count("\n") == 1 and "--weights" in err
 
 
@@ -138,12 +104,11 @@ def test_weights_may_name_the_run_directory(trained_run):
     assert predictor.predict(torch.zeros(2, 96, 96, dtype=torch.uint8).numpy()).shape == (2, 15, 2)
 
 
-def test_zero_byte_checkpoint_on_resume_is_one_line_and_leaves_the_directory_as_it_was(run_copy, trained_run, capsys):
+def test_zero_byte_checkpoint_on_resume_is_one_line_and_leaves_the_directory_as_it_was(run_copy, trained_run):
     (run_copy / "checkpoint.pt").write_bytes(b"")
     before = sorted(p.name for p in run_copy.iterdir())
-    code, _, err = run_cli(["train", "--data", trained_run[1] / "training.csv", "--out", run_copy, "--epochs", "1",
-                            "--batch-size", "16", "--device", "cpu", "--precision", "fp32", "--resume", "--no-progress"],
-                           capsys)
+    code, _, err = run_kpbench("train", "--data", trained_run[1] / "training.csv", "--out", run_copy, "--epochs", "1",
+                               "--batch-size", "16", "--device", "cpu", "--precision", "fp32", "--resume", "--no-progress")
     assert code == 2 and one_line_naming(err, run_copy / "checkpoint.pt") and "--force" in err
     assert sorted(p.name for p in run_copy.iterdir()) == before
 

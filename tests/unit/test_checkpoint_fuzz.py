@@ -14,9 +14,9 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from test_checkpoint_files import one_line_naming, run_cli, tiny_cfg, trained_run  # noqa: F401 - fixture
 
 import hypothesis_profiles  # noqa: F401 - registers and loads the profile
+from helpers import one_line_naming, run_kpbench, tiny_cfg
 from kpbench.errors import KpbenchError
 from kpbench.lock import run_dir_lock
 from kpbench.train.checkpoint import prepare_run_dir
@@ -74,19 +74,19 @@ def checkpoint_state(trained_run) -> dict:
     return torch.load(trained_run[0] / "checkpoint.pt", weights_only=True)
 
 
-def _predict(model_pt: Path, data: Path, out: Path, capsys) -> tuple[int, str]:
-    code, _, err = run_cli(["predict", "--weights", model_pt, "--data", data / "test.csv", "--lookup",
-                            data / "IdLookupTable.csv", "--out", out, "--no-progress"], capsys)
+def _predict(model_pt: Path, data: Path, out: Path) -> tuple[int, str]:
+    code, _, err = run_kpbench("predict", "--weights", model_pt, "--data", data / "test.csv", "--lookup",
+                               data / "IdLookupTable.csv", "--out", out, "--no-progress")
     return code, err
 
 
 @given(data=st.data())
-def test_predict_with_damaged_model_bytes_fails_in_one_line_or_works(trained_run, model_bytes, tmp_path, capsys, data):
+def test_predict_with_damaged_model_bytes_fails_in_one_line_or_works(trained_run, model_bytes, tmp_path, data):
     model_pt, out = tmp_path / "model.pt", tmp_path / "sub" / "submission.csv"
     shutil.rmtree(out.parent, ignore_errors=True)
     damaged = data.draw(damaged_bytes(model_bytes))
     model_pt.write_bytes(damaged)
-    code, err = _predict(model_pt, trained_run[1], out, capsys)
+    code, err = _predict(model_pt, trained_run[1], out)
     assert code in (0, 2), err
     if code == 2:
         assert one_line_naming(err, model_pt) and not out.parent.exists()

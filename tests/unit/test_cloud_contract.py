@@ -20,8 +20,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
 import sky_contract  # noqa: E402
-from cloud_helpers import load_fake_sky  # noqa: E402
 
+from fakes import load_fake_sky  # noqa: E402
 from kpbench.cloud import sky_api  # noqa: E402
 from kpbench.errors import KpbenchError  # noqa: E402
 

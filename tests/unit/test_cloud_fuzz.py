@@ -21,7 +21,6 @@ import io
 import json
 import re
 import shlex
-import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -31,10 +30,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import hypothesis_profiles  # noqa: F401 - the profile, before any test is collected
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
-from cloud_helpers import shell_structure  # noqa: E402
-
+from helpers import shell_structure  # noqa: E402
 from kpbench import fmt  # noqa: E402
 from kpbench.cloud.state import read_launch_state, read_plan, state_file, task_file  # noqa: E402
 from kpbench.cloud.tasks import Workload, build_task  # noqa: E402

@@ -11,14 +11,12 @@ from __future__ import annotations
 import csv
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
-from cloud_helpers import fake_wheel, load_fake_sky, run_cli, shell_structure  # noqa: E402
-
+from fakes import fake_wheel, load_fake_sky  # noqa: E402
+from helpers import run_kpbench, shell_structure  # noqa: E402
 from kpbench.cloud import PlanConfig, Workload, launch_plan, make_plan, sky_api, write_plan  # noqa: E402
 from kpbench.cloud.tasks import build_task  # noqa: E402
 from kpbench.cost import load_catalog  # noqa: E402
@@ -28,10 +26,10 @@ from kpbench.errors import KpbenchError  # noqa: E402
 WHEEL = "kpbench-0.1.0-py3-none-any.whl"
 
 
-def plan(tmp_path: Path, capsys, *args: str, wheel: Path | None = None) -> tuple[int, str, Path]:
+def plan(tmp_path: Path, *args: str, wheel: Path | None = None) -> tuple[int, str, Path]:
     out = tmp_path / "plan"
-    code, _, err = run_cli(["cloud", "plan", "--out", str(out), "--wheel", str(wheel or fake_wheel(tmp_path)),
-                            *args], capsys)
+    code, _, err = run_kpbench(*["cloud", "plan", "--out", str(out), "--wheel", str(wheel or fake_wheel(tmp_path)),
+                            *args])
     return code, err, out
 
 
@@ -50,28 +48,28 @@ def plain_task(**workload) -> dict:
                       mounts={f"~/kpbench-dist/{WHEEL}": f"/tmp/plan/dist/{WHEEL}"}, use_spot=False, price_per_hour=None)
 
 
-def test_a_wheel_name_with_shell_syntax_is_refused_before_anything_is_written(tmp_path, capsys):
+def test_a_wheel_name_with_shell_syntax_is_refused_before_anything_is_written(tmp_path):
     wheel = tmp_path / "w" / "kpbench-0.1.0;touch PWNED;.whl"
     wheel.parent.mkdir()
     wheel.write_bytes(b"x")
-    code, err, out = plan(tmp_path, capsys, "--instances", "g4dn.xlarge", wheel=wheel)
+    code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", wheel=wheel)
     assert refused(code, err, out) and "wheel" in err
 
 
 @pytest.mark.parametrize("data", ["synthetic:$VAR", "synthetic:`id`", "synthetic:1;id", "synthetic:x", "synthetic:"])
-def test_a_synthetic_spec_that_is_not_rows_and_seed_is_refused(tmp_path, capsys, data):
-    code, err, out = plan(tmp_path, capsys, "--instances", "g4dn.xlarge", "--data", data)
+def test_a_synthetic_spec_that_is_not_rows_and_seed_is_refused(tmp_path, data):
+    code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", "--data", data)
     assert refused(code, err, out) and "synthetic" in err
 
 
-def test_synthetic_rows_and_seed_reach_the_bench_as_one_word(tmp_path, capsys):
-    code, err, out = plan(tmp_path, capsys, "--instances", "g4dn.xlarge", "--data", "synthetic:500:7")
+def test_synthetic_rows_and_seed_reach_the_bench_as_one_word(tmp_path):
+    code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", "--data", "synthetic:500:7")
     assert code == 0, err
     assert "kpbench bench --data synthetic:500:7 --repeats" in task_of(out)["run"]
 
 
 @pytest.mark.parametrize("where", ["/", "/etc", "/etc/passwd", "~", "home-with-a-training-csv-elsewhere"])
-def test_data_that_is_not_a_data_set_is_refused(tmp_path, capsys, monkeypatch, where):
+def test_data_that_is_not_a_data_set_is_refused(tmp_path, monkeypatch, where):
     home = tmp_path / "home"
     (home / ".aws").mkdir(parents=True)
     (home / ".aws" / "credentials").write_text("[default]\naws_secret_access_key = x\n")
@@ -79,16 +77,16 @@ def test_data_that_is_not_a_data_set_is_refused(tmp_path, capsys, monkeypatch, w
     (home / "deep" / "er" / "training.csv").write_text("not here\n")
     monkeypatch.setenv("HOME", str(home))
     data = str(home) if where == "home-with-a-training-csv-elsewhere" else where
-    code, err, out = plan(tmp_path, capsys, "--instances", "g4dn.xlarge", "--data", data)
+    code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", "--data", data)
     assert refused(code, err, out) and "--data" in err
 
 
-def test_a_data_directory_uploads_its_kaggle_files_and_nothing_else(tmp_path, capsys, synthetic_dir):
+def test_a_data_directory_uploads_its_kaggle_files_and_nothing_else(tmp_path, synthetic_dir):
     (synthetic_dir / "notes.txt").write_text("private\n")
     (synthetic_dir / ".ssh").mkdir()
     (synthetic_dir / ".ssh" / "id_rsa").write_text("KEY\n")
     (synthetic_dir / "sub").mkdir()
-    code, err, out = plan(tmp_path, capsys, "--instances", "g4dn.xlarge", "--data", str(synthetic_dir))
+    code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", "--data", str(synthetic_dir))
     assert code == 0, err
     task = task_of(out)
     local = {Path(v).name for k, v in task["file_mounts"].items() if k.startswith("~/kpbench-data")}
@@ -97,25 +95,25 @@ def test_a_data_directory_uploads_its_kaggle_files_and_nothing_else(tmp_path, ca
     assert "--data ~/kpbench-data " in task["run"]
 
 
-def test_a_single_kaggle_csv_is_uploaded_alone(tmp_path, capsys, synthetic_dir):
-    code, err, out = plan(tmp_path, capsys, "--instances", "g4dn.xlarge", "--data", str(synthetic_dir / "training.csv"))
+def test_a_single_kaggle_csv_is_uploaded_alone(tmp_path, synthetic_dir):
+    code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", "--data", str(synthetic_dir / "training.csv"))
     assert code == 0, err
     mounts = task_of(out)["file_mounts"]
     assert mounts["~/kpbench-data/training.csv"] == str(synthetic_dir / "training.csv")
     assert "--data ~/kpbench-data/training.csv " in task_of(out)["run"]
 
 
-def test_a_csv_that_is_not_a_faces_table_is_refused(tmp_path, capsys):
+def test_a_csv_that_is_not_a_faces_table_is_refused(tmp_path):
     other = tmp_path / "training.csv"
     other.write_text("user,password\nroot,hunter2\n")
-    code, err, out = plan(tmp_path, capsys, "--instances", "g4dn.xlarge", "--data", str(other))
+    code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", "--data", str(other))
     assert refused(code, err, out) and "Kaggle" in err
 
 
 @pytest.mark.parametrize("name", ["it's $(touch PWNED)", 'a"b`id`', "new\nline"])
-def test_a_data_path_the_shell_would_read_is_refused(tmp_path, capsys, synthetic_dir, name):
+def test_a_data_path_the_shell_would_read_is_refused(tmp_path, synthetic_dir, name):
     odd = synthetic_dir.rename(tmp_path / name)
-    code, err, out = plan(tmp_path, capsys, "--instances", "g4dn.xlarge", "--data", str(odd))
+    code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", "--data", str(odd))
     assert refused(code, err, out)
 
 
@@ -151,16 +149,16 @@ def own_catalog(tmp_path: Path, value: str, column: str = "instance_type") -> Pa
 
 
 @pytest.mark.parametrize("itype", ["../../PWNED", "a/b", ".hidden", "-rf", "x" * 65, "g4dn xlarge", "g4dn.xlarge;id"])
-def test_a_catalog_row_whose_instance_type_is_not_a_name_is_refused(tmp_path, capsys, itype):
+def test_a_catalog_row_whose_instance_type_is_not_a_name_is_refused(tmp_path, itype):
     catalog = own_catalog(tmp_path, itype)
-    code, err, out = plan(tmp_path, capsys, "--instances", itype.strip() or "x", "--catalog", str(catalog))
+    code, err, out = plan(tmp_path, "--instances", itype.strip() or "x", "--catalog", str(catalog))
     assert refused(code, err, out) and "catalog.csv: row 2, column instance_type" in err
     assert not (tmp_path.parent / "PWNED.yaml").exists() and not (tmp_path / "PWNED.yaml").exists()
 
 
-def test_a_catalog_replacement_that_is_not_a_name_is_refused(tmp_path, capsys):
+def test_a_catalog_replacement_that_is_not_a_name_is_refused(tmp_path):
     catalog = own_catalog(tmp_path, "../x", column="replacement")
-    code, err, out = plan(tmp_path, capsys, "--instances", "g4dn.xlarge", "--catalog", str(catalog))
+    code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", "--catalog", str(catalog))
     assert refused(code, err, out) and "column replacement" in err
 
 
@@ -184,9 +182,9 @@ def test_a_hand_edited_plan_whose_instance_type_is_a_path_launches_nothing(tmp_p
     assert sorted(p.name for p in tmp_path.rglob("*PWNED*")) == []
 
 
-def test_bench_refuses_an_instance_type_that_is_not_a_name(tmp_path, capsys):
-    code, _, err = run_cli(["bench", "--instance-type", "../../x", "--price-per-hour", "1", "--data", "synthetic:64",
-                            "--out", str(tmp_path / "records")], capsys)
+def test_bench_refuses_an_instance_type_that_is_not_a_name(tmp_path):
+    code, _, err = run_kpbench(*["bench", "--instance-type", "../../x", "--price-per-hour", "1", "--data", "synthetic:64",
+                            "--out", str(tmp_path / "records")])
     assert code == 2 and "not an instance type" in err
 
 

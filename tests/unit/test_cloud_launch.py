@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
-from cloud_helpers import fake_sky_env, fake_wheel, load_fake_sky, run_cli  # noqa: E402
-
-from kpbench.bench.record import SCHEMA_FILE  # noqa: E402
-from kpbench.cloud import PlanConfig, Workload, collect, launch_plan, make_plan, sky_api, write_plan  # noqa: E402
-from kpbench.errors import KpbenchError, RunFailed  # noqa: E402
-
-THREE = ["g4dn.xlarge", "g5.xlarge", "g6.xlarge"]
+from fakes import THREE_INSTANCES as THREE
+from fakes import fake_plan, load_fake_sky
+from helpers import run_kpbench
+from kpbench.bench.record import SCHEMA_FILE
+from kpbench.cloud import collect, launch_plan, sky_api
+from kpbench.errors import KpbenchError, RunFailed
 
 
 @pytest.fixture
@@ -28,11 +22,6 @@ def fake_sky():
     sky_api.use(sky)
     yield sky
     sky_api.use(None)
-
-
-def make(tmp_path: Path, instances=THREE, max_minutes: float = 30.0, nodes: int = 1) -> Path:
-    plan = make_plan(PlanConfig(list(instances), Workload(max_minutes=max_minutes, nodes=nodes)))
-    return write_plan(plan, tmp_path / "plan", wheel=fake_wheel(tmp_path), data="synthetic")
 
 
 def launch(plan_dir: Path) -> list[str]:
@@ -46,7 +35,7 @@ def calls(sky, name: str) -> list[dict]:
 
 
 def test_launch_runs_every_task_with_down_and_autostop_and_tears_every_cluster_down(tmp_path, fake_sky):
-    plan_dir = make(tmp_path)
+    plan_dir = fake_plan(tmp_path)
     said = launch(plan_dir)
     launches = calls(fake_sky, "launch")
     assert sorted(c["instance_type"] for c in launches) == THREE
@@ -63,7 +52,7 @@ def test_launch_runs_every_task_with_down_and_autostop_and_tears_every_cluster_d
 
 def test_collect_brings_records_home_with_provisioning_time_then_compares_and_reports(tmp_path, fake_sky):
     jsonschema = pytest.importorskip("jsonschema")
-    plan_dir = make(tmp_path)
+    plan_dir = fake_plan(tmp_path)
     launch(plan_dir)
     result = collect(plan_dir)
     assert len(result.records) == 3 and result.warnings == []
@@ -86,7 +75,7 @@ def test_collect_brings_records_home_with_provisioning_time_then_compares_and_re
 
 def test_without_the_queue_the_tasks_own_timestamp_times_provisioning(tmp_path, fake_sky):
     fake_sky.configure({"g4dn.xlarge": "no-queue"})
-    plan_dir = make(tmp_path, ["g4dn.xlarge"])
+    plan_dir = fake_plan(tmp_path, ["g4dn.xlarge"])
     launch(plan_dir)
     [path] = collect(plan_dir, compare_records=False).records
     cloud = json.loads(path.read_text())["cloud"]
@@ -95,7 +84,7 @@ def test_without_the_queue_the_tasks_own_timestamp_times_provisioning(tmp_path, 
 
 def test_a_failed_launch_still_tears_its_cluster_down_and_the_others_are_collected(tmp_path, fake_sky):
     fake_sky.configure({"g5.xlarge": "launch-fails"})
-    plan_dir = make(tmp_path)
+    plan_dir = fake_plan(tmp_path)
     with pytest.raises(RunFailed, match=r"1 of 3 jobs did not succeed \(g5.xlarge: launch-failed\)"):
         launch(plan_dir)
     state = json.loads((plan_dir / "launch" / "g5.xlarge.json").read_text())
@@ -107,7 +96,7 @@ def test_a_failed_launch_still_tears_its_cluster_down_and_the_others_are_collect
 
 def test_a_failed_job_still_tears_its_cluster_down(tmp_path, fake_sky):
     fake_sky.configure({"g4dn.xlarge": "job-fails"})
-    plan_dir = make(tmp_path, ["g4dn.xlarge"])
+    plan_dir = fake_plan(tmp_path, ["g4dn.xlarge"])
     with pytest.raises(RunFailed, match="job-failed"):
         launch(plan_dir)
     state = json.loads((plan_dir / "launch" / "g4dn.xlarge.json").read_text())
@@ -118,31 +107,31 @@ def test_a_failed_job_still_tears_its_cluster_down(tmp_path, fake_sky):
 
 def test_a_cluster_past_max_minutes_is_torn_down(tmp_path, fake_sky):
     fake_sky.configure({"g4dn.xlarge": "hang"})
-    plan_dir = make(tmp_path, ["g4dn.xlarge"], max_minutes=0.002)
+    plan_dir = fake_plan(tmp_path, ["g4dn.xlarge"], max_minutes=0.002)
     with pytest.raises(RunFailed, match="timed-out"):
         launch(plan_dir)
     state = json.loads((plan_dir / "launch" / "g4dn.xlarge.json").read_text())
     assert state["status"] == "timed-out" and state["down"] == "torn down"
 
 
-def test_no_aws_credentials_is_one_line_and_nothing_is_launched(tmp_path, fake_sky, capsys):
+def test_no_aws_credentials_is_one_line_and_nothing_is_launched(tmp_path, fake_sky):
     fake_sky.configure({"aws": False})
-    plan_dir = make(tmp_path)
-    code, _, err = run_cli(["cloud", "launch", str(plan_dir)], capsys)
+    plan_dir = fake_plan(tmp_path)
+    code, _, err = run_kpbench("cloud", "launch", str(plan_dir))
     assert code == 2 and err.count("\n") == 1 and "no usable AWS credentials" in err
     assert calls(fake_sky, "launch") == [] and not (plan_dir / "launch").exists()
 
 
-def test_skypilot_absent_names_the_extra(tmp_path, monkeypatch, capsys):
+def test_skypilot_absent_names_the_extra(tmp_path, monkeypatch):
     sky_api.use(None)
     monkeypatch.setitem(sys.modules, "sky", None)  # import sky → ImportError
-    plan_dir = make(tmp_path)
-    code, _, err = run_cli(["cloud", "launch", str(plan_dir)], capsys)
+    plan_dir = fake_plan(tmp_path)
+    code, _, err = run_kpbench("cloud", "launch", str(plan_dir))
     assert code == 2 and "pip install 'kpbench[cloud]'" in err and err.count("\n") == 1
 
 
 def test_a_plan_is_launched_once_and_collect_needs_a_launch(tmp_path, fake_sky):
-    plan_dir = make(tmp_path, ["g4dn.xlarge"])
+    plan_dir = fake_plan(tmp_path, ["g4dn.xlarge"])
     with pytest.raises(KpbenchError, match="nothing launched yet"):
         collect(plan_dir)
     launch(plan_dir)
@@ -152,53 +141,18 @@ def test_a_plan_is_launched_once_and_collect_needs_a_launch(tmp_path, fake_sky):
         launch_plan(tmp_path)
 
 
-def test_launch_then_collect_on_the_command_line(tmp_path, fake_sky, capsys):
-    plan_dir = make(tmp_path, ["g4dn.xlarge", "g5.xlarge"])
-    code, out, err = run_cli(["cloud", "launch", str(plan_dir)], capsys)
+def test_launch_then_collect_on_the_command_line(tmp_path, fake_sky):
+    plan_dir = fake_plan(tmp_path, ["g4dn.xlarge", "g5.xlarge"])
+    code, out, err = run_kpbench("cloud", "launch", str(plan_dir))
     assert code == 0, err
     assert "All 2 jobs succeeded" in out and "g5.xlarge: job succeeded; cluster torn down" in out
-    code, out, err = run_cli(["cloud", "collect", str(plan_dir)], capsys)
+    code, out, err = run_kpbench("cloud", "collect", str(plan_dir))
     assert code == 0, err
     assert "Records: 2 bench, 0 other" in out and "report.html" in out and "cloud: g5.xlarge" in out
 
 
-def waiting_launches(calls_file: Path) -> int:
-    if not calls_file.exists():
-        return 0
-    lines = [json.loads(line) for line in calls_file.read_text().splitlines() if line.endswith("}")]
-    return sum(1 for c in lines if c["call"] == "get" and c.get("kind") == "launch")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_or_sigterm_cancels_launches_and_tears_every_cluster_down(tmp_path, signum):
-    plan_dir = make(tmp_path, ["g4dn.xlarge", "g5.xlarge"])
-    calls_file = tmp_path / "calls.jsonl"
-    env = fake_sky_env(os.environ, json.dumps({"g4dn.xlarge": "hang", "g5.xlarge": "hang"}), calls_file)
-    proc = subprocess.Popen([sys.executable, "-m", "kpbench", "cloud", "launch", str(plan_dir)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline and waiting_launches(calls_file) < 2:
-            time.sleep(0.1)
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode == 128 + signum, err
-    assert err.count("\n") == 1 and err.startswith("kpbench: interrupted") and "every cluster was torn down" in err
-    recorded = [json.loads(line) for line in calls_file.read_text().splitlines()]
-    launched = {c["cluster"] for c in recorded if c["call"] == "launch"}
-    downed = {c["cluster"] for c in recorded if c["call"] == "down"}
-    assert len(launched) == 2 and launched <= downed
-    assert any(c["call"] == "api_cancel" for c in recorded)
-    for itype in ("g4dn.xlarge", "g5.xlarge"):
-        state = json.loads((plan_dir / "launch" / f"{itype}.json").read_text())
-        assert state["status"] == "interrupted" and state["down"] == "torn down"
-
-
 def test_a_moved_plan_is_refused_before_anything_launches(tmp_path, fake_sky):
-    plan_dir = make(tmp_path, ["g4dn.xlarge"])
+    plan_dir = fake_plan(tmp_path, ["g4dn.xlarge"])
     moved = plan_dir.rename(tmp_path / "moved")
     with pytest.raises(KpbenchError, match="plan again with --out"):
         launch(moved)
@@ -206,7 +160,7 @@ def test_a_moved_plan_is_refused_before_anything_launches(tmp_path, fake_sky):
 
 
 def test_a_multi_node_result_is_saved_but_not_priced(tmp_path, fake_sky):
-    plan_dir = make(tmp_path, ["g5.12xlarge"], nodes=2)
+    plan_dir = fake_plan(tmp_path, ["g5.12xlarge"], nodes=2)
     launch(plan_dir)
     result = collect(plan_dir)
     assert result.records == [] and [p.name for p in result.others] == ["dist-scale.json"]
@@ -214,10 +168,10 @@ def test_a_multi_node_result_is_saved_but_not_priced(tmp_path, fake_sky):
 
 
 def test_parallel_one_launches_the_clusters_one_after_another(tmp_path, fake_sky):
-    plan_dir = make(tmp_path)
+    plan_dir = fake_plan(tmp_path)
     launch_plan(plan_dir, parallel=1, say=lambda line: None, poll_s=0.01)
     order = [(c["call"], c.get("cluster")) for c in fake_sky.calls if c["call"] in ("launch", "down")]
     assert [call for call, _ in order] == ["launch", "down"] * 3
     assert all(order[i][1] == order[i + 1][1] for i in range(0, 6, 2))
     with pytest.raises(KpbenchError, match="--parallel must be at least 1"):
-        launch_plan(make(tmp_path / "again"), parallel=0)
+        launch_plan(fake_plan(tmp_path / "again"), parallel=0)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
-from cloud_helpers import fake_wheel, load_fake_sky, run_cli  # noqa: E402
-
+from fakes import fake_wheel, load_fake_sky  # noqa: E402
+from helpers import run_kpbench  # noqa: E402
 from kpbench.cloud import PlanConfig, collect, launch_plan, make_plan, sky_api, write_plan  # noqa: E402
 from kpbench.cloud.transfer import encode_file  # noqa: E402
 from kpbench.errors import KpbenchError  # noqa: E402
@@ -49,8 +47,8 @@ def edit(path: Path, change) -> None:
     path.write_text(json.dumps(change(obj)))
 
 
-def one_line(capsys, argv: list[str]) -> str:
-    code, _, err = run_cli(argv, capsys)
+def one_line(argv: list[str]) -> str:
+    code, _, err = run_kpbench(*argv)
     assert code == 2 and err.startswith("kpbench: error: ") and err.count("\n") == 1, err
     return err
 
@@ -73,10 +71,10 @@ PLAN_EDITS = {
 
 
 @pytest.mark.parametrize("what", sorted(PLAN_EDITS))
-def test_a_hand_edited_plan_is_one_line_and_launches_nothing(tmp_path, fake_sky, capsys, what):
+def test_a_hand_edited_plan_is_one_line_and_launches_nothing(tmp_path, fake_sky, what):
     plan_dir = planned(tmp_path)
     edit(plan_dir / "plan.json", PLAN_EDITS[what])
-    assert "plan.json" in one_line(capsys, ["cloud", "launch", str(plan_dir)])
+    assert "plan.json" in one_line(["cloud", "launch", str(plan_dir)])
     assert fake_sky.calls == [] and not (plan_dir / "launch").exists()
 
 
@@ -92,10 +90,10 @@ STATE_EDITS = {
 
 
 @pytest.mark.parametrize("what", sorted(STATE_EDITS))
-def test_a_hand_edited_launch_state_is_one_line_and_collects_nothing(tmp_path, fake_sky, capsys, what):
+def test_a_hand_edited_launch_state_is_one_line_and_collects_nothing(tmp_path, fake_sky, what):
     plan_dir = launched(tmp_path)
     edit(plan_dir / "launch" / "g5.xlarge.json", STATE_EDITS[what])
-    assert "g5.xlarge.json" in one_line(capsys, ["cloud", "collect", str(plan_dir)])
+    assert "g5.xlarge.json" in one_line(["cloud", "collect", str(plan_dir)])
     assert not (plan_dir / "records").exists()
 
 
@@ -138,14 +136,14 @@ def test_a_records_directory_that_is_a_link_out_of_the_plan_is_refused(tmp_path,
 
 
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
-def test_a_plan_file_that_is_not_regular_is_refused(tmp_path, capsys, special):
+def test_a_plan_file_that_is_not_regular_is_refused(tmp_path, special):
     plan_dir = planned(tmp_path)
     (plan_dir / "plan.json").unlink()
     if special == "fifo":
         os.mkfifo(plan_dir / "plan.json")
     else:
         (plan_dir / "plan.json").symlink_to(special)
-    assert "not a plan file" in one_line(capsys, ["cloud", "launch", str(plan_dir)])
+    assert "not a plan file" in one_line(["cloud", "launch", str(plan_dir)])
 
 
 def test_collect_waits_for_no_launch_it_would_race(tmp_path, fake_sky):

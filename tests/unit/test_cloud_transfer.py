@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 
 from kpbench.cloud.transfer import decode_log, emit, encode_file
 
@@ -42,7 +40,3 @@ def test_emit_prints_every_json_in_a_directory(tmp_path):
     assert sorted(decode_log(buf.getvalue().splitlines()).files) == ["one.json", "two.json"]
 
 
-def test_the_remote_side_command_fails_when_there_is_nothing_to_send(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "kpbench.cloud.transfer", "emit", str(tmp_path)],
-                       capture_output=True, text=True)
-    assert r.returncode == 3 and "no result files" in r.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kpbench.cli import main
+from helpers import run_kpbench
 from kpbench.data import COORD_COLUMNS, load_faces
 from kpbench.data.csvwrite import image_fields
 from kpbench.data.kaggle import read_lookup
@@ -86,14 +86,13 @@ CASES = list(_cases([["0"] * 31] * 3))  # names only; the bytes are built per te
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_malformed_file_is_one_line_exit_2_and_leaves_no_cache(case, synthetic_faces, tmp_path, kpbench_cache_dir, capsys):
+def test_malformed_file_is_one_line_exit_2_and_leaves_no_cache(case, synthetic_faces, tmp_path, kpbench_cache_dir):
     name, build, message = _cases(_rows(synthetic_faces))[case]
     path = tmp_path / name
     path.write_bytes(build(tmp_path))
-    with pytest.raises(SystemExit) as exit_info:
-        main(["data", "inspect", str(path)])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2
+    r = run_kpbench("data", "inspect", str(path))
+    err = r.err
+    assert r.code == 2
     assert err.count("\n") == 1 and err.startswith("kpbench: error: ") and "Traceback" not in err
     assert message in err
     assert not [p for p in kpbench_cache_dir.rglob("*")], "the cache must stay empty"

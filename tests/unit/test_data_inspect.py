@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from kpbench.cli import main
+from helpers import run_kpbench
 from kpbench.data import FaceSet, inspect_faces, load_faces, plot_missing, plot_samples
 
 
@@ -40,29 +40,26 @@ def test_plots_write_png_files(synthetic_faces, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["missing.png", "samples.png"]  # no temporaries left
 
 
-def test_cli_inspect_json_reports_rows_complete_rows_and_missing(synthetic_dir, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["data", "inspect", str(synthetic_dir / "training.csv"), "--json"])
-    assert e.value.code == 0
-    d = json.loads(capsys.readouterr().out)
+def test_cli_inspect_json_reports_rows_complete_rows_and_missing(synthetic_dir):
+    r = run_kpbench("data", "inspect", str(synthetic_dir / "training.csv"), "--json")
+    assert r.code == 0
+    d = json.loads(r.out)
     faces = load_faces(synthetic_dir / "training.csv")
     assert d["rows"] == 64 and d["complete_rows"] == int(faces.complete_mask().sum())
     assert set(d["missing"]) == set(faces.names)
 
 
-def test_cli_inspect_prints_tables_and_writes_pictures(synthetic_dir, tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["data", "inspect", str(synthetic_dir), "--png-dir", str(tmp_path / "pics")])
-    assert e.value.code == 0
-    out = capsys.readouterr().out
+def test_cli_inspect_prints_tables_and_writes_pictures(synthetic_dir, tmp_path):
+    r = run_kpbench("data", "inspect", str(synthetic_dir), "--png-dir", str(tmp_path / "pics"))
+    assert r.code == 0
+    out = r.out
     assert "complete rows" in out and "mouth_left_corner" in out
     assert (tmp_path / "pics" / "samples.png").exists() and (tmp_path / "pics" / "missing.png").exists()
 
 
-def test_cli_synth_writes_the_kaggle_files(tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["data", "synth", "--out", str(tmp_path / "s"), "--rows", "12", "--seed", "3", "--test-rows", "4"])
-    assert e.value.code == 0
+def test_cli_synth_writes_the_kaggle_files(tmp_path):
+    r = run_kpbench("data", "synth", "--out", str(tmp_path / "s"), "--rows", "12", "--seed", "3", "--test-rows", "4")
+    assert r.code == 0
     names = {p.name for p in (tmp_path / "s").iterdir()}
     assert {"training.csv", "test.csv", "IdLookupTable.csv", "SampleSubmission.csv"} <= names
     assert len(load_faces(tmp_path / "s")) == 12 and len(load_faces(tmp_path / "s", split="test")) == 4

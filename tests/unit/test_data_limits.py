@@ -1,20 +1,18 @@
-"""Numbers that are not coordinates, files too big to be Kaggle's, and memory that stays near one copy
-of the images: each refusal is one line naming the file (and row and column where they apply)."""
+"""Numbers that are not coordinates and files too big to be Kaggle's: each refusal is one line naming
+the file (and row and column where they apply). (Memory that stays near one copy of the images,
+measured in a process of its own: tests/process/test_data_memory.py.)"""
 
 from __future__ import annotations
 
 import io
-import os
 import struct
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from kpbench.cli import main
+from helpers import run_kpbench
 from kpbench.data import FaceSet, apply_missing, load_faces, require_labels
 from kpbench.data.csvwrite import write_training_csv
 from kpbench.data.kaggle import _Capped, read_submission
@@ -92,16 +90,14 @@ def test_a_location_that_is_not_a_coordinate_is_a_located_error(tmp_path, locati
     assert message in str(e.value)
 
 
-def test_score_with_a_huge_location_is_one_line_and_no_numpy_warning(synthetic_dir, tmp_path, capsys):
+def test_score_with_a_huge_location_is_one_line_and_no_numpy_warning(synthetic_dir, tmp_path):
     lines = (synthetic_dir / "SampleSubmission.csv").read_text().splitlines()
     lines[1] = lines[1].split(",")[0] + ",1e308"
     (tmp_path / "sub.csv").write_text("\n".join(lines) + "\n")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["score", str(tmp_path / "sub.csv"), str(synthetic_dir / "solution.csv")])
-    captured = capsys.readouterr()
-    assert exit_info.value.code == 2 and "RMSE" not in captured.out
-    assert captured.err == ("kpbench: error: sub.csv: row 2, column Location: '1e308' is far outside the image "
-                            "(locations are pixels, -48 to 144 allowed)\n")
+    r = run_kpbench("score", str(tmp_path / "sub.csv"), str(synthetic_dir / "solution.csv"))
+    assert r.code == 2 and "RMSE" not in r.out
+    assert r.err == ("kpbench: error: sub.csv: row 2, column Location: '1e308' is far outside the image "
+                     "(locations are pixels, -48 to 144 allowed)\n")
 
 
 def test_a_row_id_too_big_for_int64_is_a_located_error(tmp_path):
@@ -119,15 +115,14 @@ def _zip(path: Path, name: str, data: bytes) -> Path:
     return path
 
 
-def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch, capsys):
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path, monkeypatch):
     monkeypatch.setenv("KPBENCH_MAX_CSV_BYTES", str(1 << 20))
     bomb = _zip(tmp_path / "training.zip", "training.csv", bytes(16 << 20))  # 16 MiB of zeros, 16 KB zipped
     unpacked = []
     monkeypatch.setattr(zipfile.ZipExtFile, "read", lambda self, n=-1: unpacked.append(n) or b"")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["data", "inspect", str(bomb)])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and err.count("\n") == 1
+    r = run_kpbench("data", "inspect", str(bomb))
+    err = r.err
+    assert r.code == 2 and err.count("\n") == 1
     assert err.startswith("kpbench: error: training.zip: holds training.csv, which would unpack to 16,777,216 bytes: refused")
     assert "KPBENCH_MAX_CSV_BYTES" in err and unpacked == []
 
@@ -160,50 +155,18 @@ def test_a_stream_longer_than_the_limit_is_stopped_while_it_is_read(tmp_path):
         stream.read(4096)
 
 
-def test_a_csv_over_the_limit_is_refused_naming_the_file(synthetic_dir, monkeypatch, capsys):
+def test_a_csv_over_the_limit_is_refused_naming_the_file(synthetic_dir, monkeypatch):
     monkeypatch.setenv("KPBENCH_MAX_CSV_BYTES", "100000")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["data", "inspect", str(synthetic_dir / "training.csv")])
-    err = capsys.readouterr().err
+    r = run_kpbench("data", "inspect", str(synthetic_dir / "training.csv"))
+    err = r.err
     size = (synthetic_dir / "training.csv").stat().st_size
-    assert exit_info.value.code == 2 and err.startswith(f"kpbench: error: training.csv: is {size:,} bytes: refused")
+    assert r.code == 2 and err.startswith(f"kpbench: error: training.csv: is {size:,} bytes: refused")
 
 
 def test_a_bad_size_limit_in_the_environment_is_a_user_error(synthetic_dir, monkeypatch):
     monkeypatch.setenv("KPBENCH_MAX_CSV_BYTES", "lots")
     with pytest.raises(KpbenchError, match=r"^KPBENCH_MAX_CSV_BYTES='lots': expected a whole number of bytes"):
         load_faces(synthetic_dir / "training.csv")
-
-
-# --- memory ----------------------------------------------------------------------------
-
-def _peak_child_script() -> str:
-    """The benchmark's child script (benchmarks/parse.py PEAK_CHILD): prints the bytes a load added at
-    its peak (VmHWM less VmRSS before), the bytes of the images, and how they were loaded."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("parse_benchmark", Path(__file__).resolve().parents[2] / "benchmarks/parse.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.PEAK_CHILD
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads peak memory from /proc")
-def test_loading_holds_about_one_copy_of_the_images_not_the_whole_file(tmp_path):
-    faces = load_faces("synthetic:200:1")
-    write_training_csv(tmp_path / "one.csv", faces)
-    header, *rows = (tmp_path / "one.csv").read_bytes().splitlines()
-    with open(tmp_path / "training.csv", "wb") as f:  # 6000 rows, ~200 MB: 30 copies of the 200
-        f.write(header + b"\n" + b"\n".join(rows * 30) + b"\n")
-    size = (tmp_path / "training.csv").stat().st_size
-    for expected in ("parse", "cache"):
-        out = subprocess.run([sys.executable, "-c", _peak_child_script(), str(tmp_path / "training.csv")], capture_output=True, text=True,
-                             check=True, env={**os.environ, "KPBENCH_CACHE_DIR": str(tmp_path / "cache")}).stdout
-        grown, array, how = out.split()
-        assert how == expected
-        # generous: one copy of the images plus a few MB of blocks; the whole text would be 3.7 times the images
-        assert int(grown) < max(2.5 * int(array), 0.7 * size), (expected, int(grown) / int(array))
 
 
 def test_a_line_longer_than_any_row_is_refused_without_reading_on(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from helpers import run_kpbench
 from kpbench.data import COMMON_KEYPOINTS, FLIP_PAIRS, KEYPOINT_NAMES, inspect_faces, load_faces, synth_faces
 from kpbench.data.synth import synth_test_faces
 
@@ -94,32 +95,25 @@ def test_synthetic_default_is_2000_rows_seed_0_and_each_caller_gets_its_own_copy
 # --- writing a synthetic set: overwrites, full disks, and knowing it is synthetic afterwards -----
 
 
-def _run_synth(out, *extra: str) -> int:
-    """`kpbench data synth --out OUT --rows 8 --test-rows 4 EXTRA…`; its exit code."""
-    from kpbench.cli import main
-
-    try:
-        main(["data", "synth", "--out", str(out), "--rows", "8", "--test-rows", "4", *extra])
-    except SystemExit as e:
-        return e.code
-    return 0
+def _run_synth(out, *extra: str):
+    """`kpbench data synth --out OUT --rows 8 --test-rows 4 EXTRA…`."""
+    return run_kpbench("data", "synth", "--out", out, "--rows", "8", "--test-rows", "4", *extra)
 
 
 def _synth(out, *extra: str) -> None:
-    assert _run_synth(out, *extra) == 0
+    r = _run_synth(out, *extra)
+    assert r.code == 0, r.err
 
 
-def _one_line_exit_2(capsys, call) -> str:
-    capsys.readouterr()
-    assert call() == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("kpbench: error: ")
-    return err
+def _one_line_exit_2(r) -> str:
+    assert r.code == 2
+    assert r.err.count("\n") == 1 and r.err.startswith("kpbench: error: ")
+    return r.err
 
 
-def test_synth_refuses_to_replace_a_training_csv_it_did_not_write(tmp_path, capsys):
+def test_synth_refuses_to_replace_a_training_csv_it_did_not_write(tmp_path):
     (tmp_path / "training.csv").write_text("my own labels\n")
-    err = _one_line_exit_2(capsys, lambda: _run_synth(tmp_path))
+    err = _one_line_exit_2(_run_synth(tmp_path))
     assert f"{tmp_path / 'training.csv'}: already exists and is not kpbench's own synthetic output; use --force" in err
     assert (tmp_path / "training.csv").read_text() == "my own labels\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["training.csv"]
@@ -131,19 +125,19 @@ def test_synth_force_replaces_it(tmp_path):
     assert len(load_faces(tmp_path / "training.csv")) == 8
 
 
-def test_synth_may_replace_its_own_earlier_output_but_not_a_file_changed_since(tmp_path, capsys):
+def test_synth_may_replace_its_own_earlier_output_but_not_a_file_changed_since(tmp_path):
     _synth(tmp_path)
     _synth(tmp_path, "--seed", "3")  # its own files: replaced without --force
     assert load_faces(tmp_path).meta["synthetic_seed"] == 3
     with open(tmp_path / "solution.csv", "a") as f:
         f.write("99999,1.0\n")  # the user's edit
-    err = _one_line_exit_2(capsys, lambda: _run_synth(tmp_path))
+    err = _one_line_exit_2(_run_synth(tmp_path))
     assert f"{tmp_path / 'solution.csv'}: already exists" in err
 
 
-def test_synth_on_a_full_disk_names_the_target_and_leaves_no_partial_set(full_disk, capsys):
+def test_synth_on_a_full_disk_names_the_target_and_leaves_no_partial_set(full_disk):
     for out in (full_disk / "data", full_disk / "deep" / "er", full_disk):
-        err = _one_line_exit_2(capsys, lambda out=out: _run_synth(out, "--rows", "64"))
+        err = _one_line_exit_2(_run_synth(out, "--rows", "64"))
         assert err.startswith(f"kpbench: error: {out / 'training.csv'}: can't write (No space left on device)")
         assert not list(full_disk.iterdir()), "nothing half-written, no temporary or empty directory left"
 
@@ -186,14 +180,7 @@ def test_head_keeps_the_first_rows_and_gives_them_a_hash_of_their_own():
     assert head.meta["head_rows"] == 48 and head.meta["synthetic_rows"] == 64
 
 
-def test_synth_help_shows_the_test_rows_default_and_inspect_split_is_a_choice(capsys):
-    import pytest
-
-    from kpbench.cli import main
-
-    with pytest.raises(SystemExit):
-        main(["data", "synth", "--help"])
-    assert "[default: rows/4]" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exit_info:
-        main(["data", "inspect", "synthetic", "--split", "validation"])
-    assert exit_info.value.code == 2 and "'validation' is not one of 'training', 'test'" in capsys.readouterr().err
+def test_synth_help_shows_the_test_rows_default_and_inspect_split_is_a_choice():
+    assert "[default: rows/4]" in run_kpbench("data", "synth", "--help").out
+    r = run_kpbench("data", "inspect", "synthetic", "--split", "validation")
+    assert r.code == 2 and "'validation' is not one of 'training', 'test'" in r.err

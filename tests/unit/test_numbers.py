@@ -8,14 +8,11 @@ ranges; numbers in files (catalog, plan, launch state, Records) are checked by t
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
-from cloud_helpers import fake_wheel, run_cli  # noqa: E402
-
+from fakes import fake_wheel  # noqa: E402
+from helpers import run_kpbench  # noqa: E402
 from kpbench.cloud import PlanConfig, Workload, make_plan  # noqa: E402
 from kpbench.errors import KpbenchError  # noqa: E402
 
@@ -43,12 +40,12 @@ def float_options() -> list[tuple[list[str], str]]:
     return found
 
 
-def test_every_float_option_of_every_command_refuses_nan_and_inf(capsys):
+def test_every_float_option_of_every_command_refuses_nan_and_inf():
     options = float_options()
     assert len(options) >= 10  # train, bench, compare, cloud plan, dist scale, demo …
     for path, option in options:
         for bad in ("nan", "inf", "-inf", "1e999"):
-            code, _, err = run_cli([*path, option, bad], capsys)
+            code, _, err = run_kpbench(*[*path, option, bad])
             assert code == 2 and err.count("\n") == 1 and option in err, (path, option, bad, err)
 
 
@@ -57,9 +54,9 @@ def test_every_float_option_of_every_command_refuses_nan_and_inf(capsys):
     ["--max-minutes", "inf"], ["--max-minutes", "nan"], ["--max-minutes", "0"], ["--max-minutes", "1e9"],
     ["--repeats", "0"], ["--repeats", "100000000"], ["--nodes", "100000"], ["--epochs", "0"],
 ])
-def test_cloud_plan_refuses_a_budget_or_count_that_is_not_a_sane_number(tmp_path, capsys, args):
-    code, _, err = run_cli(["cloud", "plan", "--instances", "g4dn.xlarge", "--wheel", str(fake_wheel(tmp_path)),
-                            "--out", str(tmp_path / "plan"), *args], capsys)
+def test_cloud_plan_refuses_a_budget_or_count_that_is_not_a_sane_number(tmp_path, args):
+    code, _, err = run_kpbench(*["cloud", "plan", "--instances", "g4dn.xlarge", "--wheel", str(fake_wheel(tmp_path)),
+                            "--out", str(tmp_path / "plan"), *args])
     assert code == 2 and err.startswith("kpbench: error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err and not (tmp_path / "plan").exists()
 
@@ -82,9 +79,9 @@ def test_make_plan_refuses_a_cluster_life_that_is_not_a_number(minutes):
     ["compare", "--price-per-hour", "nan"], ["train", "--lr", "nan"], ["train", "--val-frac", "nan"],
     ["train", "--time-budget", "inf"],
 ])
-def test_nan_and_inf_options_are_one_line(tmp_path, capsys, argv):
-    code, _, err = run_cli([*argv, *(["--out", str(tmp_path / "o")] if argv[0] != "compare" else []),
-                            *(["x.json"] if argv[0] == "compare" else [])], capsys)
+def test_nan_and_inf_options_are_one_line(tmp_path, argv):
+    code, _, err = run_kpbench(*[*argv, *(["--out", str(tmp_path / "o")] if argv[0] != "compare" else []),
+                            *(["x.json"] if argv[0] == "compare" else [])])
     assert code == 2 and err.count("\n") == 1 and argv[1] in err, err
 
 
@@ -119,7 +116,6 @@ def test_a_training_config_refuses_a_number_no_run_could_use(field, value):
         replace(TrainConfig(), **{field: value}).validate()
 
 
-def test_train_refuses_a_seed_torch_cannot_take(tmp_path, capsys):
-    code, _, err = run_cli(["train", "--data", "synthetic:64", "--seed", str(2**70), "--out", str(tmp_path / "r")],
-                           capsys)
+def test_train_refuses_a_seed_torch_cannot_take(tmp_path):
+    code, _, err = run_kpbench(*["train", "--data", "synthetic:64", "--seed", str(2**70), "--out", str(tmp_path / "r")])
     assert code == 2 and err.count("\n") == 1 and "seed" in err and "Traceback" not in err

@@ -12,14 +12,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "cloud"))
-from cloud_helpers import fake_wheel, run_cli  # noqa: E402
-
+from fakes import fake_wheel  # noqa: E402
+from helpers import run_kpbench  # noqa: E402
 from kpbench import fmt  # noqa: E402
 from kpbench.cost.catalog import DEFAULT_CATALOG  # noqa: E402
 
@@ -57,18 +55,17 @@ def harmless(html: str) -> bool:
     return "<script" not in html and "<a " not in html and all(re.fullmatch(r"[\w.-]+\.png", src) for src in images)
 
 
-def test_compare_prints_a_hostile_label_as_text(tmp_path, capsys):
-    code, out, err = run_cli(["compare", *map(str, hostile_records(tmp_path))], capsys)
+def test_compare_prints_a_hostile_label_as_text(tmp_path):
+    code, out, err = run_kpbench(*["compare", *map(str, hostile_records(tmp_path))])
     assert code == 0, err
     assert no_control(out) and no_control(err)
     assert "[bold red]X[/]" in out.replace("\n", "")  # markup shown, not applied
     assert "\\x1b]0;PWNED" in out.replace("\n", "")  # the escape shown, visibly
 
 
-def test_compare_out_escapes_markdown_quotes_formulas_and_draws_every_chart(tmp_path, capsys):
+def test_compare_out_escapes_markdown_quotes_formulas_and_draws_every_chart(tmp_path):
     out_dir = tmp_path / "cmp"
-    code, _, err = run_cli(["compare", *map(str, hostile_records(tmp_path, formula=True)), "--out", str(out_dir)],
-                           capsys)
+    code, _, err = run_kpbench(*["compare", *map(str, hostile_records(tmp_path, formula=True)), "--out", str(out_dir)])
     assert code == 0, err
     md = (out_dir / "compare.md").read_text()
     assert harmless(rendered_markup(md)) and no_control(md) and "<script>" not in md
@@ -77,9 +74,9 @@ def test_compare_out_escapes_markdown_quotes_formulas_and_draws_every_chart(tmp_
     assert all((out_dir / f).stat().st_size > 1000 for f in ("compare_time.png", "compare_cost.png", "compare_pareto.png"))
 
 
-def test_report_md_passes_no_html_link_or_image_and_draws_every_section(tmp_path, capsys):
+def test_report_md_passes_no_html_link_or_image_and_draws_every_section(tmp_path):
     out_dir = tmp_path / "report"
-    code, out, err = run_cli(["report", *map(str, hostile_records(tmp_path)), "--out", str(out_dir)], capsys)
+    code, out, err = run_kpbench(*["report", *map(str, hostile_records(tmp_path)), "--out", str(out_dir)])
     assert code == 0, err
     md = (out_dir / "report.md").read_text()
     assert harmless(rendered_markup(md)) and no_control(md) and "<script>" not in md
@@ -90,12 +87,12 @@ def test_report_md_passes_no_html_link_or_image_and_draws_every_section(tmp_path
     assert no_control(err)
 
 
-def test_a_hostile_file_name_in_an_error_line_is_shown_as_text(tmp_path, capsys):
-    code, _, err = run_cli(["compare", str(tmp_path / "\x1b]0;PWNED\x07.json")], capsys)
+def test_a_hostile_file_name_in_an_error_line_is_shown_as_text(tmp_path):
+    code, _, err = run_kpbench(*["compare", str(tmp_path / "\x1b]0;PWNED\x07.json")])
     assert code == 2 and err.count("\n") == 1 and no_control(err) and "\\x1b" in err
 
 
-def test_the_catalog_prints_its_own_text_as_text(tmp_path, capsys):
+def test_the_catalog_prints_its_own_text_as_text(tmp_path):
     rows = [r for r in csv.reader(DEFAULT_CATALOG.read_text().splitlines()) if r and not r[0].startswith("#")]
     header, row = rows[0], next(r for r in rows if r[0] == "g4dn.xlarge")
     for column in ("gpu", "price_source", "price_date", "notes", "region"):
@@ -103,18 +100,18 @@ def test_the_catalog_prints_its_own_text_as_text(tmp_path, capsys):
     catalog = tmp_path / "catalog.csv"
     with open(catalog, "w", newline="") as f:
         csv.writer(f).writerows([header, row])
-    code, out, err = run_cli(["catalog", "--catalog", str(catalog)], capsys)
+    code, out, err = run_kpbench(*["catalog", "--catalog", str(catalog)])
     assert code == 0, err
     assert no_control(out) and "[red]x[/]" in out
 
 
-def test_a_plan_estimated_from_a_hostile_record_prints_it_as_text(tmp_path, capsys):
+def test_a_plan_estimated_from_a_hostile_record_prints_it_as_text(tmp_path):
     rec = json.loads((RECORDS / "g4dn_xlarge.json").read_text())
     rec["label"] = HOSTILE
     path = tmp_path / "r.json"
     path.write_text(json.dumps(rec))
-    code, out, err = run_cli(["cloud", "plan", "--instances", "g4dn.xlarge", "--record", str(path),
-                              "--wheel", str(fake_wheel(tmp_path)), "--out", str(tmp_path / "plan")], capsys)
+    code, out, err = run_kpbench(*["cloud", "plan", "--instances", "g4dn.xlarge", "--record", str(path),
+                              "--wheel", str(fake_wheel(tmp_path)), "--out", str(tmp_path / "plan")])
     assert code == 0, err
     assert no_control(out) and no_control(err)
 

@@ -3,56 +3,34 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from kpbench.cli import main
+from helpers import run_kpbench
 from kpbench.data.kaggle import read_submission, write_submission
 from kpbench.errors import KpbenchError
 from kpbench.train import TrainConfig, load_predictor, score_submission
 
 
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> tuple[Path, Path]:
-    """A 1-epoch run on the synthetic Kaggle files: (run dir, data dir)."""
-    from kpbench.data import load_faces, write_synthetic
-    from kpbench.train import TrainConfig, train
-
-    data = tmp_path_factory.mktemp("data")
-    write_synthetic(data, rows=64, seed=0, test_rows=16)
-    run = tmp_path_factory.mktemp("run")
-    cfg = TrainConfig(epochs=1, batch_size=16, device="cpu", precision="fp32")
-    train(load_faces(data / "training.csv", cache=False, progress=False), cfg, out_dir=run, progress=False)
-    return run, data
-
-
-def test_predict_then_score_round_trip(trained, tmp_path, capsys):
-    run, data = trained
+def test_predict_then_score_round_trip(trained_run, tmp_path):
+    run, data = trained_run
     sub = tmp_path / "submission.csv"
-    code, out, err = _run(["predict", "--weights", str(run / "model.pt"), "--data", str(data / "test.csv"),
-                           "--lookup", str(data / "IdLookupTable.csv"), "--out", str(sub), "--flip-tta"], capsys)
+    code, out, err = run_kpbench("predict", "--weights", str(run / "model.pt"), "--data", str(data / "test.csv"),
+                                 "--lookup", str(data / "IdLookupTable.csv"), "--out", str(sub), "--flip-tta")
     assert code == 0, err
     rows = read_submission(sub)
     assert len(rows) > 0 and all(0.0 <= v <= 96.0 for v in rows.values())
     ids = np.array(sorted(rows))
     write_submission(tmp_path / "solution.csv", ids, np.array([rows[i] + 3.0 for i in ids]))
-    code, out, _ = _run(["score", str(sub), str(tmp_path / "solution.csv"), "--json"], capsys)
+    code, out, _ = run_kpbench("score", str(sub), str(tmp_path / "solution.csv"), "--json")
     assert code == 0 and json.loads(out)["rmse_px"] == pytest.approx(3.0, abs=1e-3)
 
 
-def test_score_of_a_submission_with_missing_rows_is_a_one_line_error(tmp_path, capsys):
+def test_score_of_a_submission_with_missing_rows_is_a_one_line_error(tmp_path):
     write_submission(tmp_path / "sub.csv", np.array([1, 2]), np.array([10.0, 20.0]))
     write_submission(tmp_path / "sol.csv", np.array([1, 2, 3]), np.array([10.0, 20.0, 30.0]))
-    code, _, err = _run(["score", str(tmp_path / "sub.csv"), str(tmp_path / "sol.csv")], capsys)
+    code, _, err = run_kpbench("score", str(tmp_path / "sub.csv"), str(tmp_path / "sol.csv"))
     assert code == 2 and err.count("\n") == 1 and "1 rows missing (RowId 3)" in err
 
 
@@ -61,16 +39,16 @@ def test_score_of_a_submission_with_extra_rows_is_an_error():
         score_submission({1: 1.0, 2: 2.0, 3: 3.0}, {1: 1.0})
 
 
-def test_evaluate_reports_rmse_overall_and_per_keypoint(trained, capsys):
-    run, data = trained
-    code, out, err = _run(["evaluate", "--weights", str(run / "model.pt"), "--data", str(data / "training.csv"), "--json"], capsys)
+def test_evaluate_reports_rmse_overall_and_per_keypoint(trained_run):
+    run, data = trained_run
+    code, out, err = run_kpbench("evaluate", "--weights", str(run / "model.pt"), "--data", str(data / "training.csv"), "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["rows"] == 64 and report["rmse_px"] > 0 and len(report["rmse_per_keypoint_px"]) == 15
 
 
-def test_predictor_flip_tta_returns_pixels_in_the_image(trained):
-    run, data = trained
+def test_predictor_flip_tta_returns_pixels_in_the_image(trained_run):
+    run, data = trained_run
     predictor = load_predictor(run / "model.pt", device="cpu")
     images = np.zeros((3, 96, 96), dtype=np.uint8)
     pred = predictor.predict(images, flip_tta=True)
@@ -80,26 +58,26 @@ def test_predictor_flip_tta_returns_pixels_in_the_image(trained):
     assert left[0] == pytest.approx(96 - right[0], abs=1e-3) and left[1] == pytest.approx(right[1], abs=1e-3)
 
 
-def test_model_file_that_is_not_a_model_is_a_one_line_error(tmp_path, capsys):
+def test_model_file_that_is_not_a_model_is_a_one_line_error(tmp_path):
     (tmp_path / "model.pt").write_text("garbage")
-    code, _, err = _run(["evaluate", "--model", str(tmp_path / "model.pt"), "--data", "synthetic"], capsys)
+    code, _, err = run_kpbench("evaluate", "--model", str(tmp_path / "model.pt"), "--data", "synthetic")
     assert code == 2 and "model.pt: not a readable model file" in err
 
 
-def test_train_cli_rejects_unknown_options_and_foreign_out_dirs(trained, capsys):
-    run, data = trained
-    code, _, err = _run(["train", "--data", "synthetic", "--out", "x", "--optimizer", "lion"], capsys)
+def test_train_cli_rejects_unknown_options_and_foreign_out_dirs(trained_run):
+    run, data = trained_run
+    code, _, err = run_kpbench("train", "--data", "synthetic", "--out", "x", "--optimizer", "lion")
     assert code == 2 and "lion" in err
-    code, _, err = _run(["train", "--data", str(data / "training.csv"), "--out", str(run), "--epochs", "1",
-                         "--lr", "0.5", "--no-progress"], capsys)
+    code, _, err = run_kpbench("train", "--data", str(data / "training.csv"), "--out", str(run), "--epochs", "1",
+                               "--lr", "0.5", "--no-progress")
     assert code == 2 and "holds another run" in err and err.count("\n") == 1
-    code, _, err = _run(["train", "--data", "synthetic", "--out", "y", "--epochs", "1", "--time-budget", "5"], capsys)
+    code, _, err = run_kpbench("train", "--data", "synthetic", "--out", "y", "--epochs", "1", "--time-budget", "5")
     assert code == 2 and "not both" in err
 
 
-def test_negative_seed_is_a_one_line_usage_error(tmp_path, capsys):
-    code, _, err = _run(["train", "--data", "synthetic:64", "--out", str(tmp_path / "run"), "--seed", "-1",
-                         "--epochs", "1", "--no-progress"], capsys)
+def test_negative_seed_is_a_one_line_usage_error(tmp_path):
+    code, _, err = run_kpbench("train", "--data", "synthetic:64", "--out", str(tmp_path / "run"), "--seed", "-1",
+                               "--epochs", "1", "--no-progress")
     assert code == 2 and err.count("\n") == 1 and "seed" in err.lower()
     with pytest.raises(KpbenchError, match="seed"):
         TrainConfig(seed=-1).validate()

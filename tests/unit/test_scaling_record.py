@@ -7,92 +7,66 @@ import json
 import jsonschema
 import pytest
 
+from fakes import ALPHA, BETA, fake_raw
 from kpbench.errors import KpbenchError
 from kpbench.scaling import alphabeta as ab
 from kpbench.scaling import analysis
 from kpbench.scaling.record import SCHEMA_FILE, build_scale_record, check_scale_record, json_summary
 from kpbench.scaling.scale import ScaleConfig, record_config
 
-ALPHA, BETA = 40e-6, 8 / 1e9  # what the fake all-reduces follow: 1 Gbit/s
-BUCKETS = [1_000_000, 30_000_000, 160_000]
+
+def test_record_validates_against_its_schema(scale_record):
+    jsonschema.validate(scale_record, json.loads(SCHEMA_FILE.read_text()))
+    assert scale_record["schema"] == "kpbench.dist-scale/1" and scale_record["kind"] == "dist-scale"
 
 
-def fake_raw(n: int, steps: int = 6) -> dict:
-    """A worker's result as kpbench.scaling.worker writes it, with the timings the α-β model implies."""
-    ready = [0.0, 0.01, 0.2]
-    exposed = ab.exposed_comm_s(ready, BUCKETS, n, ALPHA, BETA)
-    step = {"forward_s": 0.05, "backward_s": 0.25, "exposed_comm_s": exposed, "optimizer_s": 0.02,
-            "comm_s": 0.2 + exposed, "overlap_window_s": 0.2, "finalize_s": 0.0, "loss": 0.1,
-            "bucket_bytes": BUCKETS, "ready_offsets_s": ready}
-    step["step_s"] = (0.05 + 0.25 + exposed + 0.02) * 1.01
-    points = [] if n == 1 else [{"size_bytes": s, "nproc": n, "time_s": ab.ring_allreduce_s(s, n, ALPHA, BETA), "calls": 5}
-                                for s in (4, 1024, 1 << 20, 1 << 24)]
-    return {"nproc": n, "threads": max(1, 2 // n), "steps": [dict(step) for _ in range(steps)], "allreduce": points,
-            "val_rmse_px": 3.5}
-
-
-@pytest.fixture
-def record() -> dict:
-    cfg = ScaleConfig(nproc=[1, 2], cores=2)
-    raws = [fake_raw(1), fake_raw(2)]
-    rows = [analysis.row(r, cfg.batch_size) for r in raws]
-    analysis.add_speedups(rows)
-    fit = analysis.allreduce(raws)
-    return build_scale_record(record_config(cfg), rows, fit, analysis.prediction(rows, fit, 32, "none", None))
-
-
-def test_record_validates_against_its_schema(record):
-    jsonschema.validate(record, json.loads(SCHEMA_FILE.read_text()))
-    assert record["schema"] == "kpbench.dist-scale/1" and record["kind"] == "dist-scale"
-
-
-def test_speedup_is_against_the_one_worker_row(record):
-    one, two = record["rows"]
+def test_speedup_is_against_the_one_worker_row(scale_record):
+    one, two = scale_record["rows"]
     assert one["speedup"] == 1.0
     assert two["speedup"] == pytest.approx(two["images_per_s"] / one["images_per_s"])
     assert two["efficiency"] == pytest.approx(two["speedup"] / 2)
 
 
-def test_parts_are_checked_against_the_whole_step(record):
-    assert record["rows"][0]["parts_error"] == pytest.approx(1 / 1.01 - 1)
+def test_parts_are_checked_against_the_whole_step(scale_record):
+    assert scale_record["rows"][0]["parts_error"] == pytest.approx(1 / 1.01 - 1)
 
 
-def test_busbw_follows_nccl_tests(record):
-    p = record["allreduce"]["points"][-1]
+def test_busbw_follows_nccl_tests(scale_record):
+    p = scale_record["allreduce"]["points"][-1]
     assert p["busbw_bytes_per_s"] == pytest.approx(p["algbw_bytes_per_s"] * 2 * (2 - 1) / 2)
 
 
-def test_fit_recovers_the_link_and_the_prediction_matches_every_point(record):
-    ar = record["allreduce"]
+def test_fit_recovers_the_link_and_the_prediction_matches_every_point(scale_record):
+    ar = scale_record["allreduce"]
     assert ar["alpha_s"] == pytest.approx(ALPHA, rel=1e-3) and ar["beta_s_per_byte"] == pytest.approx(BETA, rel=1e-3)
-    (check,) = record["prediction"]["checks"]
+    (check,) = scale_record["prediction"]["checks"]
     assert check["nproc"] == 2 and abs(check["error"]) < 0.02  # the fake's 1 % loop overhead, and no more
 
 
-def test_prediction_covers_the_catalogue_links_and_both_batch_modes(record):
-    scen = record["prediction"]["scenarios"]
+def test_prediction_covers_the_catalogue_links_and_both_batch_modes(scale_record):
+    scen = scale_record["prediction"]["scenarios"]
     assert {s["link"] for s in scen} >= {link.name for link in ab.LINKS}
     assert {s["batch_mode"] for s in scen} == {"per-worker", "global"}
-    assert any(b["link"] is None and b["nproc"] == 2 for b in record["prediction"]["break_even"])
+    assert any(b["link"] is None and b["nproc"] == 2 for b in scale_record["prediction"]["break_even"])
 
 
-def test_json_output_has_the_promised_keys(record):
-    out = json_summary(record)
+def test_json_output_has_the_promised_keys(scale_record):
+    out = json_summary(scale_record)
     assert set(out) >= {"rows", "allreduce", "prediction"}
     assert set(out["rows"][0]) == {"nproc", "step_s", "compute_s", "comm_s", "exposed_comm_s", "images_per_s", "speedup"}
     assert {"alpha_s", "beta_s_per_byte"} <= set(out["allreduce"])
     json.dumps(out)  # plain JSON
 
 
-def test_a_broken_record_gets_a_one_line_error_naming_the_file(record):
-    del record["rows"]
+def test_a_broken_record_gets_a_one_line_error_naming_the_file(scale_record):
+    del scale_record["rows"]
     with pytest.raises(KpbenchError, match="bad.json.*rows"):
-        check_scale_record(record, "bad.json")
+        check_scale_record(scale_record, "bad.json")
 
 
-def test_another_schema_version_is_refused(record):
+def test_another_schema_version_is_refused(scale_record):
     with pytest.raises(KpbenchError, match="not supported"):
-        check_scale_record(record | {"schema": "kpbench.dist-scale/9"}, "x.json")
+        check_scale_record(scale_record | {"schema": "kpbench.dist-scale/9"}, "x.json")
 
 
 def test_without_a_multi_worker_run_there_is_no_fit_but_a_record():
@@ -105,9 +79,9 @@ def test_without_a_multi_worker_run_there_is_no_fit_but_a_record():
     assert rec["allreduce"]["alpha_s"] is None and rec["prediction"]["checks"] == []
 
 
-def test_charts_are_png(record, tmp_path):
+def test_charts_are_png(scale_record, tmp_path):
     from kpbench.scaling.charts import write_charts
 
-    names = write_charts(record, tmp_path)
+    names = write_charts(scale_record, tmp_path)
     assert set(names) == {"scaling.png", "time_split.png", "allreduce.png"}
     assert all((tmp_path / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from test_scaling_record import record  # noqa: F401  (fixture)
-
 from kpbench.report.write import write_report
 
 
-def test_a_dist_scale_record_gets_charts_break_even_and_checks(tmp_path, record):  # noqa: F811
+def test_a_dist_scale_record_gets_charts_break_even_and_checks(tmp_path, scale_record):
+    record = scale_record
     record["compare"] = [{"variant": "bf16 compression", "nproc": 2, "model": "seed", "comm_hook": "bf16",
                           "batch_size": 32, "budget_s": 20.0, "steps": 40, "step_s": 0.5, "exposed_comm_s": 0.01,
                           "images_per_s": 128.0, "val_rmse_px": 3.2}]

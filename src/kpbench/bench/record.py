@@ -46,13 +46,18 @@ OPTIONAL_FIGURES = ("time_to_target_s", "peak_device_memory_mb")
 def load_record(path: str | Path) -> Record:
     """Read and validate a Record; KpbenchError (one line naming the file and the bad value) otherwise."""
     path = Path(path)
+    return check_record(read_json(path), path.name)
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's values (parse_json's rules); KpbenchError naming the file when it cannot be read."""
     try:
         text = read_text(path, what="Record")  # a regular file of at most 16 MiB: /dev/zero never ends
     except KpbenchError as e:
         if "not UTF-8" in str(e):
             raise KpbenchError(f"{path.name}: not valid JSON (not UTF-8 text)") from None
         raise
-    return check_record(parse_json(text, path.name), path.name)
+    return parse_json(text, path.name)
 
 
 def parse_json(text: str, name: str, what: str = "kpbench Record") -> Any:
@@ -76,12 +81,18 @@ def check_record(obj: Any, name: str) -> Record:
         raise KpbenchError(f"{name}: not a kpbench Record (no \"schema\": \"{SCHEMA}\")")
     if schema != SCHEMA:
         raise KpbenchError(f"{name}: Record schema {schema!r} is not supported (this kpbench reads {SCHEMA!r})")
+    validated(obj, record_schema(), name, "Record")
+    return obj
+
+
+def validated(obj: Any, schema: dict, name: str, what: str) -> Any:
+    """obj if ``schema`` accepts it; KpbenchError "NAME: not a valid WHAT: where: problem" otherwise."""
     try:
-        validate(obj, record_schema())
+        validate(obj, schema)
     except SchemaViolation as e:
-        raise KpbenchError(f"{name}: not a valid Record: {e}") from None
+        raise KpbenchError(f"{name}: not a valid {what}: {e}") from None
     except RecursionError:  # a path the schema leaves open, nested absurdly deep
-        raise KpbenchError(f"{name}: not a valid Record (nested too deeply)") from None
+        raise KpbenchError(f"{name}: not a valid {what} (nested too deeply)") from None
     return obj
 
 

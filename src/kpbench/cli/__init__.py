@@ -8,6 +8,7 @@ computes a figure. Heavy imports (torch) happen inside commands so that
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import sys
 import threading
@@ -86,11 +87,12 @@ def version() -> None:
     print(f"kpbench {__version__}")
 
 
+@functools.cache  # once per process: a second call would add every command again (main runs often in tests)
 def _register() -> None:
     # Each module adds its commands to `app`; the order here is the order in --help.
-    from kpbench.cli import bench, cloud, cost, data, dist, report, train
+    from kpbench.cli import bench, cloud, cost, data, dist, estimate, report, train
 
-    for module in (data, train, dist, bench, cost, report, cloud):
+    for module in (data, train, dist, bench, cost, estimate, report, cloud):
         module.register(app)
     from kpbench.cli import predict  # evaluate, predict, score (kept apart from the shared tuple above)
 

@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
 
 
 def compare_command(
-    records: list[Path] = typer.Argument(..., metavar="RECORDS", help="Record JSON files written by `kpbench bench`."),
+    records: list[Path] = typer.Argument(..., metavar="RECORDS",
+                                         help="Record JSON files written by `kpbench bench` (or `kpbench estimate`)."),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON instead of a table."),
     out: Optional[Path] = typer.Option(
         None, "--out", help="Write compare.csv, compare.md, compare.json and PNG charts here."
@@ -33,9 +34,10 @@ def compare_command(
     spot: bool = typer.Option(False, "--spot", help="Use the catalog's spot prices where it has them."),
 ) -> None:
     """Compare Records across machines: cost per run, cost to target, Pareto front, verdicts."""
-    from kpbench.cost import compare, load_catalog, write_comparison
+    from kpbench.cost import load_catalog, write_comparison
+    from kpbench.estimate.compare import compare_files  # bench Records measured, estimate Records apart
 
-    comp = compare(records, load_catalog(catalog), price_per_hour=price_per_hour, spot=spot)
+    comp = compare_files(records, load_catalog(catalog), price_per_hour=price_per_hour, spot=spot)
     paths = write_comparison(comp, out) if out is not None else {}
     if as_json:
         print(json.dumps(comp.to_dict(), indent=2))

@@ -96,7 +96,7 @@ def _collect_one(plan_dir: Path, state: dict, out: Collected, files: dict[Path, 
 
 
 def is_bench_record(obj: dict) -> bool:
-    # Issue 10's dist-scale output shares the schema family with its own "kind"; only bench Records are priced.
+    # dist-scale Records share the schema family with their own "kind"; only bench Records are priced.
     return obj.get("schema") == SCHEMA and obj.get("kind", "bench") == "bench" and isinstance(obj.get("figures"), dict)
 
 

@@ -193,7 +193,7 @@ def bench_argv(instance: Instance, workload: Workload, out: str, price_per_hour:
 
 
 def scale_argv(workload: Workload, out: str) -> list[str]:
-    # Issue 10's multi-node options; the shell expands the $VARIABLES SkyPilot sets on each node.
+    # dist scale's multi-node options; the shell expands the $VARIABLES SkyPilot sets on each node.
     argv = ["kpbench", "dist", "scale", "--data", _data(workload), "--nproc", Shell('"$NPROC"'),
             "--nnodes", Shell('"$SKYPILOT_NUM_NODES"'), "--node-rank", Shell('"$SKYPILOT_NODE_RANK"'),
             "--rdzv-endpoint", Shell(f'"$HEAD_IP:{RDZV_PORT}"'), "--out", out]

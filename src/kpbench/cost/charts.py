@@ -84,24 +84,43 @@ def plot_cost(comp: Comparison, path: str | Path) -> Path:
     return _save(fig, path)
 
 
+def _plot_estimates(ax, rows: list) -> None:
+    """Estimates: hollow markers with their bands as error bars, their own front dashed; never joined to measured rows."""
+    for r in rows:
+        ax.errorbar(r.time_s, r.cost_per_run_usd, xerr=[[r.time_s - r.time_low_s], [r.time_high_s - r.time_s]],
+                    yerr=[[r.cost_per_run_usd - r.cost_low_usd], [r.cost_high_usd - r.cost_per_run_usd]],
+                    fmt="o", mfc="none", color=FRONT_COLOR if r.pareto else "grey", capsize=2, zorder=2, alpha=0.8)
+        ax.annotate(r.label, (r.time_s, r.cost_per_run_usd), textcoords="offset points", xytext=(5, -10), fontsize=7,
+                    color="dimgray")
+    front = sorted((r for r in rows if r.pareto), key=lambda r: (r.time_s, -r.cost_per_run_usd))
+    if front:
+        ax.step([r.time_s for r in front], [r.cost_per_run_usd for r in front], where="post", color=FRONT_COLOR,
+                linestyle="--", label="estimates' Pareto front (hollow: estimated, bars: band)")
+
+
 def plot_pareto(comp: Comparison, path: str | Path) -> Path:
     """Scatter of time vs cost per run; the Pareto front joined by a step line."""
     rows = [r for r in comp.rows if r.cost_per_run_usd is not None]
+    estimates = [r for r in comp.estimates if r.cost_per_run_usd is not None]
     fig = _figure(6)
     ax = fig.add_subplot()
-    if not rows:
+    if not rows and not estimates:
         ax.text(0.5, 0.5, "no priced rows (no instance type or price)", ha="center", va="center")
         ax.set_axis_off()
         return _save(fig, path)
+    _plot_estimates(ax, estimates)
     for r in rows:
         ax.scatter(r.time_s, r.cost_per_run_usd, color=FRONT_COLOR if r.pareto else "grey", zorder=3)
         ax.annotate(chart_text(r.label), (r.time_s, r.cost_per_run_usd), textcoords="offset points", xytext=(5, 4), fontsize=8)
     front = sorted((r for r in rows if r.pareto), key=lambda r: (r.time_s, -r.cost_per_run_usd))
-    if len(front) > 1:
+    if len(front) > 1 or estimates:
         ax.step([r.time_s for r in front], [r.cost_per_run_usd for r in front], where="post", color=FRONT_COLOR,
                 label="Pareto front")
         ax.legend(fontsize=8)
     ax.margins(x=0.2, y=0.15)  # room for the labels right of the points
+    if estimates:
+        ax.set_xscale("log")  # retired GPUs and today's differ by orders of magnitude
+        ax.set_yscale("log")
     ax.set_xlabel("seconds per run (init + train, median)")
     ax.set_ylabel("USD per run")
     ax.set_title("Time vs cost (lower left is better)")

@@ -24,7 +24,7 @@ from kpbench.bench.record_types import Machine, Record
 from kpbench.cost import billing
 from kpbench.cost.catalog import Catalog, Instance, load_catalog
 from kpbench.cost.records import as_record, median, run_totals_s, spread
-from kpbench.cost.types import Comparison, Mismatch, Row
+from kpbench.cost.types import Comparison, EstimatedRun, Mismatch, Row
 from kpbench.cost.verdicts import pareto_front, verdicts
 from kpbench.errors import KpbenchError
 
@@ -49,13 +49,19 @@ def compare(
     *,
     price_per_hour: float | None = None,
     spot: bool = False,
+    estimates: Iterable[EstimatedRun] = (),
 ) -> Comparison:
-    """Price each Record: its own machine.price_per_hour, else ``price_per_hour``, else the catalog."""
+    """Price each Record: its own machine.price_per_hour, else ``price_per_hour``, else the catalog.
+
+    ``estimates`` (kpbench estimate's, read by kpbench.estimate) are priced from the catalog the same way
+    but kept apart: their own rows, band and Pareto front, never mixed with measured rows.
+    """
     if price_per_hour is not None and (not math.isfinite(price_per_hour) or price_per_hour < 0):
         raise KpbenchError(f"--price-per-hour must be a non-negative number, got {price_per_hour}")
     catalog = catalog if catalog is not None else load_catalog()
     recs = [as_record(r, f"Record {i}") for i, r in enumerate(records, 1)]
-    if not recs:
+    estimated = _estimate_rows(list(estimates), catalog, spot)
+    if not recs and not estimated:
         raise KpbenchError("no Records to compare")
     labels = unique_labels(recs)
     rows = [_row(label, rec, catalog, price_per_hour, spot) for label, rec in zip(labels, recs)]
@@ -69,15 +75,53 @@ def compare(
     cheapest_to_target = min(to_target, key=lambda r: (r.cost_to_target_usd, r.time_s)).label if to_target else None
     # The same statistic the speed ratios divide (mean of per-repeat init + train), so
     # a verdict never says the fastest ran 0.97× faster than another.
-    fastest = min(rows, key=lambda r: (r.time_mean_s, r.label)).label
+    fastest = min(rows, key=lambda r: (r.time_mean_s, r.label)).label if rows else None
     mismatches = config_mismatches(labels, recs)
+    est_priced = [r for r in estimated if r.cost_per_run_usd is not None]
     comp = Comparison(
         rows=rows, cheapest=cheapest, cheapest_to_target=cheapest_to_target, fastest=fastest,
         pareto=[r.label for r in rows if r.pareto], verdicts=[], config_mismatches=mismatches,
-        spot=spot, catalog_path=str(catalog.path), method=METHOD,
+        spot=spot, catalog_path=str(catalog.path), method=METHOD, estimates=estimated,
+        estimate_pareto=[r.label for r in estimated if r.pareto],
+        cheapest_estimate=est_priced[0].label if est_priced else None,
     )
     comp.verdicts = verdicts(comp)
     return comp
+
+
+def _estimate_rows(estimates: list[EstimatedRun], catalog: Catalog, spot: bool) -> list[Row]:
+    """Estimated rows priced from the catalog (on-demand, or spot where known), sorted by cost, on their own front."""
+    rows = [_estimate_row(e, catalog.get(e.instance_type), spot) for e in estimates]
+    rows.sort(key=lambda r: (r.cost_per_run_usd is None, r.cost_per_run_usd or 0.0, r.time_s, r.label))
+    front = pareto_front([(r.label, r.time_s, r.cost_per_run_usd) for r in rows if r.cost_per_run_usd is not None])
+    for r in rows:
+        r.pareto = r.label in front
+    return rows
+
+
+def _estimate_row(e: EstimatedRun, inst: Instance | None, spot: bool) -> Row:
+    time_s, low, high = e.init_s + e.train_s, e.init_low_s + e.train_low_s, e.init_high_s + e.train_high_s
+    price = source = None
+    if inst is not None:
+        use_spot = spot and inst.spot_price_per_hour is not None
+        price = inst.spot_price_per_hour if use_spot else inst.price_per_hour
+        source = f"catalog {'spot' if use_spot else 'on-demand'}, {inst.price_date}"
+
+    def cost(seconds: float) -> float | None:
+        return None if price is None else billing.cost_usd(seconds, price)
+
+    machine = e.instance_type or f"{e.gpu or 'CPU'} (no instance)"
+    return Row(
+        label=e.label, machine=machine, instance_type=e.instance_type, gpu=e.gpu or (inst.gpu if inst else None),
+        gpus_used=1 if e.gpu else 0, instance_gpu_count=inst.gpu_count if inst else None, price_per_hour=price,
+        price_source=source, init_s=e.init_s, train_s=e.train_s, time_s=time_s, time_mean_s=time_s, time_stdev_s=0.0,
+        time_min_s=low, time_max_s=high, repeats=0, images_per_s=e.images_per_s, time_to_target_s=e.time_to_target_s,
+        billed_s=billing.billed_s(time_s), cost_per_run_usd=cost(time_s),
+        cost_to_target_usd=None if e.time_to_target_s is None else cost(e.init_s + e.time_to_target_s),
+        cost_per_million_images_usd=(None if price is None or not e.images_per_s
+                                     else billing.cost_per_million_images_usd(e.images_per_s, price)),
+        retired=bool(inst and inst.retired), note=f"estimate ({e.basis})", estimated=True, time_low_s=low,
+        time_high_s=high, cost_low_usd=cost(low), cost_high_usd=cost(high))
 
 
 def config_mismatches(labels: list[str], records: list[Record]) -> list[Mismatch]:

@@ -19,7 +19,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "label", "machine", "instance_type", "gpu", "gpus_used", "instance_gpu_count", "price_per_hour",
     "price_source", "init_s", "train_s", "time_s", "time_mean_s", "time_stdev_s", "time_min_s", "time_max_s",
     "repeats", "images_per_s", "time_to_target_s", "billed_s", "cost_per_run_usd", "cost_to_target_usd",
-    "cost_per_million_images_usd", "retired", "pareto", "note",
+    "cost_per_million_images_usd", "retired", "pareto", "note", "estimated", "time_low_s", "time_high_s",
+    "cost_low_usd", "cost_high_usd",
 )
 
 
@@ -28,7 +29,7 @@ def comparison_csv(comp: Comparison) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    for row in comp.rows:
+    for row in comp.rows + comp.estimates:
         writer.writerow({k: ("" if v is None else fmt.csv_text(v)) for k, v in row.to_dict().items()})
     return buf.getvalue()
 
@@ -53,7 +54,23 @@ def table_cells(comp: Comparison) -> tuple[list[str], list[list[str]]]:
             usd(r.cost_per_run_usd),
             usd(r.cost_to_target_usd), usd(r.cost_per_million_images_usd), "★" if r.pareto else "", r.note,
         ])
+    body += [_estimate_cells(r) for r in comp.estimates]
     return header, body
+
+
+def _estimate_cells(r) -> list[str]:
+    """An estimated row: "(estimate)" on the machine, the band beside init + train and the cost; ☆ its own front."""
+    def band(value: float | None, low: float | None, high: float | None, show) -> str:
+        return fmt.CELL_DASH if value is None else f"{show(value)} ({show(low)} … {show(high)})"
+
+    return [
+        r.label, r.machine + " (estimate" + (", retired)" if r.retired else ")"), r.gpu or fmt.CELL_DASH,
+        fmt.CELL_DASH if r.price_per_hour is None else f"{r.price_per_hour:g}", fmt.fixed(r.init_s),
+        band(r.train_s, r.time_low_s - (r.time_s - r.train_s), r.time_high_s - (r.time_s - r.train_s), fmt.fixed),
+        fmt.CELL_DASH if r.price_per_hour is None else str(r.billed_s),
+        band(r.cost_per_run_usd, r.cost_low_usd, r.cost_high_usd, usd), usd(r.cost_to_target_usd),
+        usd(r.cost_per_million_images_usd), "☆" if r.pareto else "", r.note,
+    ]
 
 
 def comparison_markdown(comp: Comparison, *, verdicts: bool = True) -> str:
@@ -76,7 +93,7 @@ def comparison_markdown(comp: Comparison, *, verdicts: bool = True) -> str:
 
 
 def _sources(comp: Comparison) -> str:
-    seen = sorted({f"{r.machine}: {r.price_source}" for r in comp.rows if r.price_source})
+    seen = sorted({f"{r.machine}: {r.price_source}" for r in comp.rows + comp.estimates if r.price_source})
     return "; ".join(seen) if seen else "none"
 
 

@@ -69,6 +69,9 @@ def print_comparison(comp: Comparison) -> None:
     console.print(table)
     if "★" in (c for cells in body for c in cells):
         console.print("★ = on the Pareto front of time vs cost per run", style="dim", highlight=False)
+    if comp.estimates:
+        console.print("(estimate) rows are kpbench estimate's, not measurements: band (low … high), "
+                      "☆ = on the estimates' own Pareto front", style="dim", highlight=False)
     for line in notes:
         console.print(line, style="dim", highlight=False, markup=False)
     for line in comp.verdicts:

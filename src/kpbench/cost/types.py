@@ -7,7 +7,7 @@ kpbench.cost.charts draws it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -40,9 +40,32 @@ class Row:
     retired: bool = False
     pareto: bool = False
     note: str = ""
+    estimated: bool = False  # an estimate (kpbench estimate), never a measurement: shown apart, with its band
+    time_low_s: float | None = None  # an estimate's band on time_s (init + train)
+    time_high_s: float | None = None
+    cost_low_usd: float | None = None  # an estimate's band on cost_per_run_usd
+    cost_high_usd: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class EstimatedRun:
+    """An estimate to price beside the measured Records (read from an estimate Record by kpbench.estimate)."""
+
+    label: str
+    instance_type: str | None
+    gpu: str | None
+    init_s: float
+    init_low_s: float
+    init_high_s: float
+    train_s: float
+    train_low_s: float
+    train_high_s: float
+    images_per_s: float | None
+    time_to_target_s: float | None
+    basis: str
 
 
 @dataclass
@@ -71,16 +94,19 @@ class Comparison:
     rows: list[Row]
     cheapest: str | None
     cheapest_to_target: str | None
-    fastest: str | None
+    fastest: str | None  # None when only estimates were given
     pareto: list[str]
     verdicts: list[str]
     config_mismatches: list[Mismatch]
     spot: bool = False
     catalog_path: str | None = None
     method: str = ""
+    estimates: list[Row] = field(default_factory=list)  # estimated rows: their own table rows and Pareto front
+    estimate_pareto: list[str] = field(default_factory=list)
+    cheapest_estimate: str | None = None
 
     def row(self, label: str) -> Row:
-        return {r.label: r for r in self.rows}[label]
+        return {r.label: r for r in self.rows + self.estimates}[label]
 
     def to_dict(self) -> dict:
         return {
@@ -94,6 +120,9 @@ class Comparison:
             "spot": self.spot,
             "catalog": self.catalog_path,
             "method": self.method,
+            "estimates": [r.to_dict() for r in self.estimates],
+            "estimate_pareto": self.estimate_pareto,
+            "cheapest_estimate": self.cheapest_estimate,
         }
 
 

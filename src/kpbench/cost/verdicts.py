@@ -41,6 +41,36 @@ def verdicts(comp: Comparison) -> list[str]:
     if comp.cheapest:
         r = rows[comp.cheapest]
         lines.append(f"cheapest per run: {r.label} ({fmt.usd(r.cost_per_run_usd, 4)} for {r.billed_s} s billed, {r.machine})")
+    lines += _speed_lines(comp, rows)
+    if comp.pareto:
+        lines.append("Pareto front (time vs cost per run): " + ", ".join(comp.pareto))
+    if comp.config_mismatches:
+        lines.append("configs differ (" + ", ".join(m.field for m in comp.config_mismatches)
+                     + "): the ratios above compare different work")
+    return lines + estimate_verdicts(comp)
+
+
+def estimate_verdicts(comp: Comparison) -> list[str]:
+    """What the estimates say, labelled as estimates (never merged with the measured verdicts)."""
+    if not comp.estimates:
+        return []
+    lines = []
+    if comp.cheapest_estimate:
+        r = comp.row(comp.cheapest_estimate)
+        lines.append(f"estimated (not measured) cheapest per run: {r.label} ({fmt.usd(r.cost_per_run_usd, 4)}, "
+                     f"band {fmt.usd(r.cost_low_usd, 4)} … {fmt.usd(r.cost_high_usd, 4)}, {r.machine})")
+    fast = min(comp.estimates, key=lambda r: (r.time_s, r.label))
+    lines.append(f"estimated fastest: {fast.label} ({fast.time_s:.1f} s init + train, band {fast.time_low_s:.1f} … "
+                 f"{fast.time_high_s:.1f} s)")
+    if comp.estimate_pareto:
+        lines.append("Pareto front of the estimates: " + ", ".join(comp.estimate_pareto))
+    return lines
+
+
+def _speed_lines(comp: Comparison, rows: dict[str, Row]) -> list[str]:
+    if comp.fastest is None:
+        return []
+    lines = []
     fast = rows[comp.fastest]
     lines.append(f"fastest: {fast.label} ({fast.time_s:.1f} s init + train, {fast.machine})")
     for other in comp.rows if fast.time_mean_s > 0 else ():  # no ratio to a run of no measurable time
@@ -57,9 +87,4 @@ def verdicts(comp: Comparison) -> list[str]:
             else:
                 line += f" and costs {c:.2f}× {'more' if c > 1 else 'as much'} per run"
         lines.append(line)
-    if comp.pareto:
-        lines.append("Pareto front (time vs cost per run): " + ", ".join(comp.pareto))
-    if comp.config_mismatches:
-        lines.append("configs differ (" + ", ".join(m.field for m in comp.config_mismatches)
-                     + "): the ratios above compare different work")
     return lines

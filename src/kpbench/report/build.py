@@ -16,9 +16,12 @@ from kpbench.bench.record import load_record
 from kpbench.cost import Catalog, Comparison, compare, load_catalog
 from kpbench.data import SYNTHETIC, FaceSet
 from kpbench.errors import KpbenchError
+from kpbench.estimate.compare import estimated_run
+from kpbench.estimate.record import check_estimate, is_estimate
 from kpbench.inputs import Refused, read_bytes, read_text
 
 SCALING_KIND = "dist-scale"
+SCALING_KINDS = (SCALING_KIND, "dist-tta")  # the scaling study's Records: section 9 reads them
 RUN_PICTURES = ("curves.png", "faces.png", "keypoint_error.png")
 PICTURE_LIMIT_BYTES = 64 << 20  # a run's PNG is a few hundred KB
 
@@ -41,7 +44,8 @@ class RunDir:
 @dataclass
 class Inputs:
     records: list[tuple[Path, dict]] = field(default_factory=list)
-    scaling: list[tuple[Path, dict]] = field(default_factory=list)  # Records of kind "dist-scale"
+    scaling: list[tuple[Path, dict]] = field(default_factory=list)  # Records of kind "dist-scale" or "dist-tta"
+    estimates: list[tuple[Path, dict]] = field(default_factory=list)  # Records of kind "estimate" (kpbench estimate)
     skipped_records: list[tuple[Path, str]] = field(default_factory=list)
     runs: list[RunDir] = field(default_factory=list)
     data_path: str | None = None
@@ -62,7 +66,7 @@ def gather(records: list[Path], runs: list[Path], *, data: str | Path | FaceSet 
     inputs = Inputs()
     for path, raw in _expand_records(records, inputs):
         _add_record(path, raw, inputs)
-    if not inputs.records and not inputs.scaling:
+    if not inputs.records and not inputs.scaling and not inputs.estimates:
         inputs.warn("no Records: timing and cost sections are empty (give Record JSON files from `kpbench bench`)")
     for path in _expand_runs(runs, inputs):
         inputs.runs.append(_load_run(path, inputs))
@@ -111,7 +115,7 @@ def _expand_records(paths: list[Path], inputs: Inputs) -> list[tuple[Path, Any]]
 def _is_record_like(raw: Any) -> bool:
     if isinstance(raw, Exception):
         return True  # let the loader say what is wrong with it
-    return isinstance(raw, dict) and ("schema" in raw or raw.get("kind") == SCALING_KIND)
+    return isinstance(raw, dict) and ("schema" in raw or raw.get("kind") in (*SCALING_KINDS, "estimate"))
 
 
 def _add_record(path: Path, raw: Any, inputs: Inputs) -> None:
@@ -119,8 +123,14 @@ def _add_record(path: Path, raw: Any, inputs: Inputs) -> None:
         return _skip(path, f"{path}: no such file", inputs)
     if isinstance(raw, Exception):
         return _skip(path, f"not a JSON Record ({raw})", inputs)
-    if isinstance(raw, dict) and raw.get("kind") == SCALING_KIND:
+    if isinstance(raw, dict) and raw.get("kind") in SCALING_KINDS:
         inputs.scaling.append((path, raw))  # hook: scaling Records have their own section
+        return None
+    if is_estimate(raw):  # kpbench estimate's: never a measurement, shown apart
+        try:
+            inputs.estimates.append((path, check_estimate(raw, path.name)))
+        except KpbenchError as e:
+            return _skip(path, str(e), inputs)
         return None
     try:
         record = load_record(path)  # bench's own check of a Record: schema, types, ranges
@@ -215,11 +225,12 @@ def _compare_costs(inputs: Inputs) -> None:
         inputs.cost_error = f"instance catalog: {e}"
         inputs.warn(f"cost section empty: {inputs.cost_error}")
         return
-    if not inputs.records:
+    if not inputs.records and not inputs.estimates:
         inputs.cost_error = "no Records to price"
         return
     try:
-        inputs.comparison = compare([r for _, r in inputs.records], inputs.catalog)
+        inputs.comparison = compare([r for _, r in inputs.records], inputs.catalog,
+                                    estimates=[estimated_run(r) for _, r in inputs.estimates])
     except KpbenchError as e:
         inputs.cost_error = str(e)
         inputs.warn(f"cost comparison failed: {e}")

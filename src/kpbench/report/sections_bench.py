@@ -96,7 +96,9 @@ def cost(inputs: Inputs, charts: list[tuple[str, bytes, str]]) -> Section:
         header, body = table_cells(comp)
         s.add(Table([COST_HEADERS.get(h, h) for h in header], body,
                     "Cost per machine from kpbench.cost: time = init + train (medians); billed per second, "
-                    "60 s minimum; ★ = on the Pareto front of time vs cost."))
+                    "60 s minimum; ★ = on the Pareto front of time vs cost"
+                    + ("; (estimate) rows are kpbench estimate's, not measured: band in brackets, ☆ = on the "
+                       "estimates' own Pareto front." if comp.estimates else ".")))
         for name, png, caption in charts:
             s.add(Figure(name, png, caption))
         for v in comp.verdicts:
@@ -172,6 +174,10 @@ def headline(inputs: Inputs) -> list[Headline]:
 
 def _cheapest(inputs: Inputs) -> tuple[str, str]:
     comp = inputs.comparison
+    if comp is not None and comp.cheapest is None and comp.cheapest_estimate is not None:
+        row = comp.row(comp.cheapest_estimate)  # nothing measured is priced: the estimates, labelled as such
+        return row.label, (f"estimated, not measured: {usd(row.cost_per_run_usd)} per run "
+                           f"({usd(row.cost_low_usd)} … {usd(row.cost_high_usd)}), {row.machine}")
     if comp is None or comp.cheapest is None:
         return DASH, "no priced Records"
     row = comp.row(comp.cheapest)

@@ -1,8 +1,10 @@
-"""Section 9: distributed training, from Records of kind "dist-scale" (``kpbench dist scale``).
+"""Section 9: distributed training, from Records of kind "dist-scale" (``kpbench dist scale``) and
+"dist-tta" (``kpbench dist tta`` and benchmarks/dist_convergence.py).
 
 Scaling chart, stacked time split, the α-β check, the break-even table and the accuracy table,
 all read from the Records; the charts are kpbench.scaling.charts', so the report draws what
-``dist scale --out`` drew.
+``dist scale --out`` drew. A dist-tta Record is the convergence table: time to a target RMSE,
+final RMSE, images/s and bytes sent per step, per configuration, with the spread over repeats.
 """
 
 from __future__ import annotations
@@ -34,11 +36,47 @@ def distributed(inputs: Inputs) -> Section | None:
         "the rest overlapped with backward. The α-β model (ring all-reduce, T = 2(n−1)α + 2(n−1)/n·S·β) is fitted "
         "to an all-reduce microbenchmark and checked against every measured step; see docs/distributed.md."))
     for i, (path, rec) in enumerate(inputs.scaling):
-        if not isinstance(rec.get("rows"), list):
+        if rec.get("kind") == "dist-tta":
+            _add_tta(s, path, rec)
+        elif not isinstance(rec.get("rows"), list):
             s.add(_legacy_table(path, rec))
-            continue
-        _add_record(s, i, path, rec)
+        else:
+            _add_record(s, i, path, rec)
     return s
+
+
+def _mean_sd(sp: dict | None, digits: int = 1) -> str:
+    if not sp:
+        return DASH
+    return f"{sp['mean']:.{digits}f}" + (f" ± {sp['stdev']:.{digits}f}" if sp["n"] > 1 else "")
+
+
+def _add_tta(s: Section, path: Path, rec: dict) -> None:
+    """The convergence table of one dist-tta Record, and what it says in a line per configuration."""
+    from kpbench.scaling.output import verdicts
+
+    cfg = rec.get("config") or {}
+    rows = []
+    for r in rec.get("rows") or []:
+        sp = r.get("spread") or {}
+        ttt = (_mean_sd(sp.get("time_to_target_s")) if r.get("time_to_target_s") is not None
+               else f"not reached ({r.get('target_reached', 0)}/{r.get('repeats', 0)})")
+        sent = DASH if r.get("sent_bytes_per_step") is None else f"{r['sent_bytes_per_step'] / 1e6:.2f}"
+        rows.append([str(r.get("variant")), str(r.get("nproc")), str(r.get("global_batch") or DASH),
+                     _mean_sd(sp.get("final_val_rmse_px"), 2), ttt, _mean_sd(sp.get("images_per_s"), 0), sent,
+                     str(r.get("repeats"))])
+    budget = cfg.get("budget_s")
+    past = any((r.get("settings") or {}).get("stop_at_target") is False for r in rec.get("rows") or [])
+    how = (f"for the {budget:g} s budget, the time to target noted on the way" if past and budget else
+           "to the target RMSE" + (f" within {budget:g} s" if budget else ""))
+    s.add(Paragraph(f"{rec.get('label') or path.name} ({path.name}).", small=True))
+    s.add(Table(["Configuration", "Workers", "Global batch", "Val RMSE (px)", f"Time to {cfg.get('target_rmse_px')} px (s)",
+                 "Images/s", "Sent per step per worker (MB)", "Runs"], rows,
+                f"Each run a fresh torchrun job of `kpbench train` {how}; mean ± σ over the runs. Time to target: training "
+                "wall clock, per-epoch validation included, at the first epoch whose validation RMSE reached it."))
+    lines = verdicts(rec) if rec.get("rows") else []
+    if lines:
+        s.add(Paragraph(" ".join(f"{v}." for v in lines)))
 
 
 def _legacy_table(path: Path, rec: dict) -> Table:
@@ -83,7 +121,7 @@ def _rows_table(rec: dict) -> Table:
     return Table(["Workers × threads", "Step (ms)", "Forward (ms)", "Backward (ms)", "Comm span (ms)", "Exposed (ms)",
                   "Optimizer (ms)", "Parts vs step", "Images/s", "Speedup"], rows,
                  f"Medians over timed steps; {rec['config']['model']}, batch {rec['config']['batch_size']} per worker, "
-                 f"hook {rec['config']['comm_hook']}. 'Parts vs step': forward + backward + exposed + optimizer "
+                 f"hook {rec['config']['comm_hook']}. 'Parts vs step': forward + backward + exposed + optimizer + stop agreement "
                  "against the step timed as a whole.")
 
 
@@ -118,7 +156,9 @@ def _break_even_table(rec: dict) -> Table:
 
 
 def _compare_table(rec: dict) -> Table:
-    rows = [[c["variant"], str(c["nproc"]), f"{c['budget_s']:g}", str(c["steps"]), _ms(c["step_s"]),
+    rows = [[c["variant"], str(c["nproc"]), f"{c['budget_s']:g}", "failed: " + str(c["error"]), DASH, DASH, DASH, DASH]
+            if "error" in c else
+            [c["variant"], str(c["nproc"]), f"{c['budget_s']:g}", str(c["steps"]), _ms(c["step_s"]),
              _ms(c["exposed_comm_s"]), num(c["images_per_s"], 0), num(c["val_rmse_px"])] for c in rec["compare"]]
     return Table(["Variant", "Workers", "Budget (s)", "Steps", "Step (ms)", "Exposed (ms)", "Images/s", "Val RMSE (px)"],
                  rows, "What changes the picture: each variant trained for the same wall-clock budget, "

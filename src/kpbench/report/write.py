@@ -10,8 +10,8 @@ from pathlib import Path
 
 from kpbench.data import FaceSet
 from kpbench.fmt import plain
-from kpbench.report import figures, sections, sections_bench, sections_dist
-from kpbench.report.blocks import Headline, Note, Report, Section
+from kpbench.report import figures, sections, sections_bench, sections_dist, sections_study
+from kpbench.report.blocks import Columns, Figure, Headline, Note, Paragraph, Report, Section, Table
 from kpbench.report.build import Inputs, gather
 from kpbench.report.outdir import check_replaceable, write_staged
 from kpbench.report.render_html import render_html
@@ -54,6 +54,7 @@ def print_warnings(warnings: list[str]) -> None:
 
 def build_report(inputs: Inputs) -> Report:
     body: list[Section] = [
+        _guarded(sections_study.SECTION_ID, sections_study.TITLE, sections_study.study_table, inputs),
         _guarded("machines", "1. Objective and machines", sections.objective_and_machines, inputs),
         _guarded("dataset", "2. Dataset", lambda i: sections.dataset(i, **_data_pictures(i)), inputs),
         _guarded("model", "3. Model", sections.model, inputs),
@@ -66,6 +67,7 @@ def build_report(inputs: Inputs) -> Report:
     scaling = sections_dist.distributed(inputs)
     if scaling is not None:
         body.append(scaling)
+    body = fold_empty(body)
     return Report(
         title="Facial keypoints: where to train, how long, at what cost",
         created_utc=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -74,6 +76,22 @@ def build_report(inputs: Inputs) -> Report:
         inputs=_input_lines(inputs),
         warnings=list(inputs.warnings),
     )
+
+
+def fold_empty(body: list[Section]) -> list[Section]:
+    """Sections with nothing to show (no table, figure or picture) fold into one closing line saying what would
+    fill each: the report leads with what it has."""
+    shown = [s for s in body if _has_content(s)]
+    empty = [s for s in body if not _has_content(s)]
+    if not empty:
+        return shown
+    parts = [f"{s.title} ({'; '.join(b.text for b in s.blocks if isinstance(b, Note)) or 'no input'})" for s in empty]
+    line = "Not available, nothing to show yet: " + " · ".join(parts) + "."
+    return shown + [Section("not-shown", "Not in this report").add(Paragraph(line, small=True))]
+
+
+def _has_content(section: Section) -> bool:
+    return any(isinstance(b, (Table, Figure, Columns)) for b in section.blocks)
 
 
 def _guarded(section_id: str, title: str, build: Callable[[Inputs], Section], inputs: Inputs) -> Section:
@@ -112,7 +130,7 @@ def _data_pictures(inputs: Inputs) -> dict[str, bytes]:
 def _cost_charts(inputs: Inputs) -> list[tuple[str, bytes, str]]:
     """The cost module's own charts for this Comparison (it owns how costs are drawn)."""
     comp = inputs.comparison
-    if comp is None or comp.cheapest is None:  # nothing priced: no cost chart to draw
+    if comp is None or (comp.cheapest is None and comp.cheapest_estimate is None):  # nothing priced: no cost chart
         return []
     from kpbench.cost import charts
 

@@ -186,16 +186,105 @@ def break_even_gbit_per_s(profile: Profile, n: int, *, alpha_s: float = 25e-6, g
     return hi
 
 
+MIN_RATE_BIT_PER_S = 8.0  # tc tbf's smallest rate: 1 byte/s
+MAX_RATE_BIT_PER_S = 1e12  # 1 Tbit/s: above it tbf's bucket for 5 ms of traffic no longer fits tc's 32-bit burst
+
+
 def parse_rate_bit_per_s(text: str) -> float:
-    """'1gbit', '200mbit', '10Gbit/s', '500kbit' → bit/s (tc's spelling); ValueError otherwise."""
+    """'1gbit', '200mbit', '10Gbit/s', '500kbit', '125mbps' → bit/s (tc's spelling); ValueError otherwise,
+    also for rates tc tbf cannot shape (below 8 bit/s, above 1 Tbit/s)."""
     import re
 
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmg]?)(bit|bps)?(/s)?\s*", text.lower())
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(bit|bps)?(/s)?\s*", str(text).lower())
     if not m or m.group(3) is None and m.group(2) == "":
         raise ValueError(f"link rate {text!r} is not a rate like 1gbit, 200mbit or 500kbit")
-    value = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)]
+    value = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m.group(2)]
     if m.group(3) == "bps":  # tc: bps = bytes per second
         value *= 8
-    if value <= 0:
-        raise ValueError(f"link rate {text!r} must be positive")
+    if not MIN_RATE_BIT_PER_S <= value <= MAX_RATE_BIT_PER_S:
+        raise ValueError(f"link rate {text!r}: tc shapes rates from 8bit (1 byte/s) to 1tbit")
     return value
+
+
+# --- Backward and communication sharing a worker's cores ---
+#
+# On CPU workers the all-reduce is work too: gloo's copies and reductions and the kernel's TCP
+# processing run on the same cores as backward. Measured alone (the all-reduce microbenchmark
+# on an unshaped link, where nothing but the CPUs limits it) a bucket's all-reduce takes
+# cpu_s; on a link that needs wire_s ≥ cpu_s for it, the same work is spread over wire_s, a
+# demand of cpu_s / wire_s of a core. While backward still runs, the scheduler shares the
+# worker's cores between its ``threads`` backward threads and the transfer as between
+# threads + 1 equal threads: the transfer gets min(demand, threads / (threads + 1)) of a core
+# and slows backward by that much. So the overlap window is only the backward work left after
+# a bucket is ready, stretched by the transfers it overlaps; what runs past its end is exposed.
+
+
+def replay_backward(work_s: list[float], cpu_s: list[float], wire_s: list[float], threads: int) -> tuple[list[float], float, float]:
+    """(wall offsets at which each bucket became ready, window_s, exposed_s) of one backward.
+
+    ``work_s[i]``: backward work (seconds at full speed) after the first bucket's hand-over at
+    which bucket i is ready (work_s[0] = 0, the last one ends backward). Buckets are reduced one
+    at a time in hand-over order, each at its wire time when backward is done.
+    """
+    share = threads / (threads + 1)
+    t = done_work = 0.0
+    ready_at, queue = [0.0], [0]
+    nxt, current, left = 1, None, 0.0  # next bucket to be handed over; the one on the wire, its wire seconds left
+    end = len(work_s) - 1
+    while nxt <= end or queue or current is not None:
+        if current is None and queue:
+            current = queue.pop(0)
+            left = max(wire_s[current], cpu_s[current], 1e-12)
+        backward = nxt <= end
+        demand = cpu_s[current] / left if current is not None and left > 0 else 0.0
+        got = min(demand, share) if backward else demand
+        wire_rate = got / demand if demand > 0 else 1.0  # wire seconds per second
+        bw_rate = 1.0 - got / threads
+        dt_work = (work_s[nxt] - done_work) / bw_rate if backward else float("inf")
+        dt_wire = left / wire_rate if current is not None else float("inf")
+        dt = min(dt_work, dt_wire)
+        t += dt
+        if backward:
+            done_work += dt * bw_rate
+        if current is not None:
+            left -= dt * wire_rate
+        if backward and dt_work <= dt_wire:
+            ready_at.append(t)
+            queue.append(nxt)
+            nxt += 1
+        if current is not None and dt_wire <= dt_work:
+            current = None
+    window = ready_at[-1]
+    return ready_at, window, max(0.0, t - window)
+
+
+def backward_work(ready_offsets_s: list[float], cpu_s: list[float], threads: int) -> list[float]:
+    """The backward work after the first bucket at which each bucket was ready, from a run on an unshaped
+    link (transfers CPU-bound: wire = cpu), undoing the slowdown its own transfers caused."""
+    work = list(ready_offsets_s)
+    for _ in range(60):
+        seen, _, _ = replay_backward(work, cpu_s, cpu_s, threads)
+        step = [r - s for r, s in zip(ready_offsets_s, seen)]
+        if max((abs(x) for x in step), default=0.0) < 1e-7:
+            break
+        work = [0.0] + [max(work[i - 1], w + d) for i, (w, d) in enumerate(zip(work[1:], step[1:]), 1)]
+    return work
+
+
+def shaped_step_s(compute_s: float, ready_offsets_s: list[float], bucket_bytes: list[float], n: int, threads: int,
+                  unshaped: tuple[float, float], link: tuple[float, float]) -> dict:
+    """A step on ``link`` (α, β), predicted from a run on an unshaped link (α, β ``unshaped``) alone.
+
+    compute_s, ready_offsets_s: the unshaped run's (step less exposed; bucket hand-overs after the
+    first). Returns step_s, window_s (backward after the first bucket), exposed_s, and the
+    unshaped window the prediction started from.
+    """
+    cpu = [ring_allreduce_s(b, n, *unshaped) for b in bucket_bytes]
+    wire = [max(c, ring_allreduce_s(b, n, *link)) for b, c in zip(bucket_bytes, cpu)]
+    if not bucket_bytes:
+        return {"step_s": compute_s, "window_s": 0.0, "exposed_s": 0.0, "unshaped_window_s": 0.0}
+    offsets = list(ready_offsets_s) if len(ready_offsets_s) == len(bucket_bytes) else [0.0] * len(bucket_bytes)
+    work = backward_work(offsets, cpu, threads)
+    _, window, exposed = replay_backward(work, cpu, wire, threads)
+    return {"step_s": compute_s - offsets[-1] + window + exposed, "window_s": window, "exposed_s": exposed,
+            "unshaped_window_s": offsets[-1]}

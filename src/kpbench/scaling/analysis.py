@@ -12,12 +12,12 @@ import statistics
 from kpbench.scaling import alphabeta as ab
 from kpbench.scaling.hooks import wire_factor
 
-PARTS = ("forward_s", "backward_s", "exposed_comm_s", "optimizer_s")
+PARTS = ("forward_s", "backward_s", "exposed_comm_s", "optimizer_s", "stop_s")
 PREDICT_NPROC = (2, 4, 8, 16, 32)
 
 
 def _median(steps: list[dict], key: str) -> float:
-    return statistics.median(s[key] for s in steps)
+    return statistics.median(s.get(key, 0.0) for s in steps)  # stop_s: absent from older workers
 
 
 def row(raw: dict, batch: int) -> dict:
@@ -29,7 +29,7 @@ def row(raw: dict, batch: int) -> dict:
     out["compute_s"] = out["step_s"] - out["exposed_comm_s"]  # everything but waiting for the network
     out["overlapped_comm_s"] = max(0.0, out["comm_s"] - out["exposed_comm_s"])
     # the parts, summed per step, against the step timed as a whole
-    out["parts_error"] = statistics.median(sum(s[p] for p in PARTS) / s["step_s"] - 1 for s in steps)
+    out["parts_error"] = statistics.median(sum(s.get(p, 0.0) for p in PARTS) / s["step_s"] - 1 for s in steps)
     out["images_per_s"] = raw["nproc"] * batch / out["step_s"]
     out["bucket_bytes"] = steps[-1]["bucket_bytes"]
     same = [s["ready_offsets_s"] for s in steps if len(s["ready_offsets_s"]) == len(out["bucket_bytes"])]
@@ -139,3 +139,28 @@ def prediction(rows: list[dict], fit: dict, batch: int, comm_hook: str, link_lim
             out["break_even"].append({"link": None, "batch_mode": mode, "nproc": n,
                                       "gbit_per_s": ab.break_even_gbit_per_s(prof, n, global_batch=gb)})
     return out
+
+
+def shaped_check(unshaped_row: dict, unshaped_fit: dict, shaped_row: dict, shaped_fit: dict, comm_hook: str) -> dict | None:
+    """A shaped link's step predicted from the unshaped run and the two links' α-β fits, against its measurement.
+
+    ``predicted``: the model with backward and the transfers sharing the cores (alphabeta.shaped_step_s);
+    ``overlap``: the unshaped compute plus the exposed α-β replay at link speed (no sharing);
+    ``serial``: the unshaped compute plus the whole all-reduce (no overlap at all).
+    """
+    buckets = wire_buckets(unshaped_row, comm_hook)
+    if buckets is None or unshaped_fit.get("alpha_s") is None or shaped_fit.get("alpha_s") is None:
+        return None
+    n, compute = unshaped_row["nproc"], unshaped_row["compute_s"]
+    link = (shaped_fit["alpha_s"], shaped_fit["beta_s_per_byte"])
+    model = ab.shaped_step_s(compute, unshaped_row["ready_offsets_s"], buckets, n, unshaped_row["threads"],
+                             (unshaped_fit["alpha_s"], unshaped_fit["beta_s_per_byte"]), link)
+    overlap = ab.predict_step_s(compute, unshaped_row["ready_offsets_s"], buckets, n, *link)
+    serial = compute + ab.comm_s(buckets, n, *link)
+    measured = shaped_row["step_s"]
+    return {"nproc": n, "measured_step_s": measured, "measured_exposed_s": shaped_row["exposed_comm_s"],
+            "measured_compute_s": shaped_row["compute_s"], "predicted_step_s": model["step_s"],
+            "predicted_exposed_s": model["exposed_s"], "predicted_window_s": model["window_s"],
+            "unshaped_window_s": model["unshaped_window_s"], "error": ab.relative_error(model["step_s"], measured),
+            "overlap_step_s": overlap, "overlap_error": ab.relative_error(overlap, measured),
+            "serial_step_s": serial, "serial_error": ab.relative_error(serial, measured)}

@@ -18,13 +18,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from kpbench.errors import KpbenchError, RunFailed
-from kpbench.train.launch import Launch, torchrun_command, worker_env
+from kpbench.train.launch import Launch, Outcome, torchrun_command, worker_env
+from kpbench.train.supervise import Node, Watch, pid_alive, supervise
 
 PREFIX = "kpbd-"  # namespace names: kpbd-<creator pid>-<run>-<index>
 IFNAME = "kpb0"  # a host's interface (each namespace has its own, so one name does)
@@ -57,16 +58,6 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return r
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def our_namespaces() -> list[str]:
     """Namespaces this module made (any run) that still exist."""
     r = _ip("netns", "list", check=False)
@@ -91,7 +82,7 @@ def clean_stale() -> list[str]:
             pid = int(name[len(PREFIX):].split("-")[0])
         except ValueError:
             continue
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             remove_namespace(name)
             stale.append(name)
     return stale
@@ -103,14 +94,16 @@ def tbf_args(rate_bit_per_s: float) -> list[str]:
     return ["tbf", "rate", f"{int(rate_bit_per_s)}bit", "burst", str(burst_bytes), "latency", "200ms"]
 
 
-def _shape(netns: str, dev: str, rate_bit_per_s: float) -> None:
+def _shape(netns: str, dev: str, rate_bit_per_s: float | None) -> None:
+    if rate_bit_per_s is None:  # an unshaped link: the veth as it is
+        return
     r = subprocess.run(["tc", "-n", netns, "qdisc", "add", "dev", dev, "root", *tbf_args(rate_bit_per_s)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise RunFailed(f"tc qdisc add dev {dev} tbf: {r.stderr.strip() or 'failed'}")
 
 
-def _build(names: list[str], hub: str | None, rate_bit_per_s: float) -> list[Host]:
+def _build(names: list[str], hub: str | None, rate_bit_per_s: float | None) -> list[Host]:
     hosts = [Host(name, f"{SUBNET}.{i + 1}") for i, name in enumerate(names)]
     for name in names + ([hub] if hub else []):
         _ip("netns", "add", name)
@@ -133,27 +126,46 @@ def _build(names: list[str], hub: str | None, rate_bit_per_s: float) -> list[Hos
     return hosts
 
 
+# Removes the namespaces named in argv once its stdin ends: when the process holding the pipe's
+# other end exits, however it exits (SIGKILL included). Self-contained: no kpbench import.
+_REAPER = """
+import os, signal, subprocess, sys
+sys.stdin.read()
+for name in sys.argv[1:]:
+    pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+"""
+
+
+def _start_reaper(names: list[str]) -> subprocess.Popen:
+    """A watcher, in its own session, that removes ``names`` (and kills what runs in them) once we are gone."""
+    return subprocess.Popen([sys.executable, "-c", _REAPER, *names], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 @contextlib.contextmanager
-def hosts(n: int, rate_bit_per_s: float) -> Iterator[list[Host]]:
-    """``n`` namespaces joined at ``rate``; all removed on exit, also on failure."""
+def hosts(n: int, rate_bit_per_s: float | None) -> Iterator[list[Host]]:
+    """``n`` namespaces joined at ``rate`` (None: unshaped veth); all removed on exit, also on failure, and
+    by a watcher process if this one is killed before it can."""
     check_can_shape()
     clean_stale()
     run = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:6]}"
     names = [f"{run}-{i}" for i in range(n)]
-    hub = f"{run}-hub" if n > 2 else None
+    every = names + ([f"{run}-hub"] if n > 2 else [])
+    reaper = _start_reaper(every)
     try:
-        yield _build(names, hub, rate_bit_per_s)
+        yield _build(names, every[-1] if n > 2 else None, rate_bit_per_s)
     finally:
-        for name in names + ([hub] if hub else []):
+        for name in every:
             remove_namespace(name)
-
-
-def child_stdout():
-    """Workers' chatter goes to our stderr: stdout stays clean for --json."""
-    try:
-        return sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # a captured stderr without a file
-        return subprocess.DEVNULL
+        with contextlib.suppress(OSError):
+            reaper.stdin.close()
+        reaper.wait()
 
 
 def node_launch(host_list: list[Host], rank: int, run_id: str, base: Launch) -> Launch:
@@ -164,27 +176,15 @@ def node_launch(host_list: list[Host], rank: int, run_id: str, base: Launch) -> 
                   is_host=rank == 0, max_restarts=0, rdzv_timeout_s=base.rdzv_timeout_s, run_id=run_id, env=env)
 
 
-def run_across(host_list: list[Host], module_argv: list[str], *, module: str, base: Launch | None = None,
-               timeout_s: float = 600) -> None:
-    """One torchrun node per host, started together; RunFailed naming the node when one fails."""
+def run_across(host_list: list[Host], module_argv: list[str], *, module: str, log: Path, base: Launch | None = None,
+               timeout_s: float = 600, label: str = "") -> Outcome:
+    """One torchrun node per host, started together and supervised as one job (train/supervise.py)."""
     base = base or Launch()
     run_id = uuid.uuid4().hex[:8]
-    procs = []
-    try:
-        for rank, host in enumerate(host_list):
-            launch = node_launch(host_list, rank, run_id, base)
-            cmd = ["ip", "netns", "exec", host.netns, *torchrun_command(launch, module_argv, module=module)]
-            procs.append(subprocess.Popen(cmd, env=worker_env(launch), start_new_session=True, stdout=child_stdout()))
-        deadline = time.monotonic() + timeout_s
-        for rank, p in enumerate(procs):
-            rc = p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            if rc != 0:
-                raise RunFailed(f"node {rank} ({host_list[rank].addr}) failed with exit code {rc}")
-    except subprocess.TimeoutExpired:
-        raise RunFailed(f"the {len(host_list)}-node job did not finish within {timeout_s:.0f} s") from None
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+    nodes = []
+    for rank, host in enumerate(host_list):
+        launch = node_launch(host_list, rank, run_id, base)
+        cmd = ["ip", "netns", "exec", host.netns, *torchrun_command(launch, module_argv, module=module)]
+        nodes.append(Node(cmd, worker_env(launch), first_rank=rank))
+    watch = Watch(rdzv_timeout_s=base.rdzv_timeout_s, timeout_s=timeout_s)
+    return supervise(nodes, log, watch, label=label or f"{len(host_list)} hosts", merge_stdout=True)

@@ -100,7 +100,81 @@ def _print_compare(record: dict, console) -> None:
     for col in ("variant", "workers", "budget (s)", "steps", "step (ms)", "exposed (ms)", "images/s", "val RMSE (px)"):
         t.add_column(col, justify="right")
     for c in record["compare"]:
+        if "error" in c:
+            t.add_row(c["variant"], str(c["nproc"]), f"{c['budget_s']:g}", "failed", "—", "—", "—", "—")
+            continue
         t.add_row(c["variant"], str(c["nproc"]), f"{c['budget_s']:g}", str(c["steps"]), _ms(c["step_s"]),
                   _ms(c["exposed_comm_s"]), f"{c['images_per_s']:.0f}",
                   "—" if c["val_rmse_px"] is None else f"{c['val_rmse_px']:.2f}")
     console.print(t)
+    for c in record["compare"]:
+        if "error" in c:
+            console.print(f"{c['variant']} failed: {c['error']}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _mean_sd(sp: dict | None, fmt: str = "{:.1f}") -> str:
+    if not sp:
+        return "—"
+    return fmt.format(sp["mean"]) + (f" ± {fmt.format(sp['stdev'])}" if sp["n"] > 1 else "")
+
+
+def _bytes(v: int | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v / 1e6:.2f} MB" if v >= 1e5 else f"{v / 1e3:.1f} kB"
+
+
+def sooner_ratio(base: dict, other: dict) -> tuple[float, float] | None:
+    """How many times sooner ``other`` reached the target than ``base``, with its σ (relative errors added
+    in quadrature); None unless both reached it in every repeat."""
+    a, b = base["spread"].get("time_to_target_s"), other["spread"].get("time_to_target_s")
+    if base["time_to_target_s"] is None or other["time_to_target_s"] is None or not a or not b:
+        return None
+    ratio = a["mean"] / b["mean"]
+    return ratio, ratio * ((a["stdev"] / a["mean"]) ** 2 + (b["stdev"] / b["mean"]) ** 2) ** 0.5
+
+
+def verdicts(record: dict) -> list[str]:
+    """'2 workers, lr sqrt reached 2.0 px 1.31 ± 0.05× sooner than 1 worker' per multi-worker row."""
+    base = next((r for r in record["rows"] if r["nproc"] == 1), None)
+    target = record["config"]["target_rmse_px"]
+    out = []
+    for r in record["rows"]:
+        if base is None or r is base:
+            continue
+        ratio = sooner_ratio(base, r)
+        if ratio is None:
+            missed = [x["variant"] for x in (base, r) if x["time_to_target_s"] is None]
+            out.append(f"{r['variant']} against {base['variant']}: no verdict, {' and '.join(missed)} did not reach "
+                       f"{target:g} px in every run")
+            continue
+        word = "sooner" if ratio[0] >= 1 else "later"
+        k = ratio[0] if ratio[0] >= 1 else 1 / ratio[0]
+        out.append(f"{r['variant']} reached {target:g} px {k:.2f} ± {ratio[1] * (k / ratio[0]):.2f}× {word} "
+                   f"than {base['variant']}")
+    return out
+
+
+def print_tta_record(record: dict, path: str, console=None) -> None:  # noqa: ANN001 - a rich Console
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(width=None if sys.stdout.isatty() else 150)
+    t = Table(title=f"{record['label']}: mean ± σ over repeats")
+    for col in ("configuration", "workers", "lr rule", "time to target (s)", "epochs to target", "final val RMSE (px)",
+                "images/s", "sent/step/worker", "reached"):
+        t.add_column(col, justify="right")
+    for r in record["rows"]:
+        sp = r["spread"]
+        t.add_row(r["variant"], str(r["nproc"]), r["lr_scaling"] or "—",
+                  _mean_sd(sp.get("time_to_target_s")) if r["time_to_target_s"] is not None else "not reached",
+                  _mean_sd(sp.get("epochs_to_target")) if r["epochs_to_target"] is not None else "—",
+                  _mean_sd(sp.get("final_val_rmse_px"), "{:.2f}"), _mean_sd(sp.get("images_per_s"), "{:.0f}"),
+                  _bytes(r["sent_bytes_per_step"]), f"{r['target_reached']}/{r['repeats']}"
+                  + (f" ({r['failed']} failed)" if r["failed"] else ""))
+    console.print(t)
+    for line in verdicts(record):
+        console.print(line, highlight=False, markup=False)
+    console.print(f"Record: {path}", highlight=False)

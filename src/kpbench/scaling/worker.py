@@ -20,12 +20,14 @@ import torch
 import torch.distributed as dist
 
 from kpbench import atomic
+from kpbench.errors import KpbenchError
 from kpbench.scaling.hooks import BucketTimes, register_timed_hook
 from kpbench.train.clock import WARMUP_STEPS  # also covers DDP's bucket rebuild after the first step
 from kpbench.train.config import TrainConfig
 
 DEFAULTS = TrainConfig()  # what a job leaves out, it trains as `kpbench train` would
 ALLREDUCE_MIN_S = 0.15  # time spent per message size (at least 2 calls)
+MIN_TIMED_STEPS = 3  # a budget smaller than this many steps still times them
 
 
 def _setup(job: dict) -> tuple[str, int, int]:
@@ -115,18 +117,13 @@ def _train(job: dict, device: str, rank: int, world: int) -> dict:
     model, opt = _model(job, device, times)
     batch = int(job["batch_size"])
     if batch * world > len(train):
-        raise SystemExit(f"global batch {batch * world} exceeds the {len(train)} training rows")
+        raise KpbenchError(f"global batch {batch * world} exceeds the {len(train)} training rows")
     batches = _batches(len(train), batch, rank, world, int(job.get("seed", DEFAULTS.seed)), device)
-    warm = [_step(model, opt, train, norm, next(batches), times, device) for _ in range(WARMUP_STEPS)]
-    steps = _timed_steps(job, len(train), batch * world, warm, device)
-    rows, starts = [], []
-    for _ in range(steps):
-        starts.append(time.perf_counter())
-        rows.append(_step(model, opt, train, norm, next(batches), times, device))
-    starts.append(time.perf_counter())
-    for r, a, b in zip(rows, starts, starts[1:]):
-        r["step_s"] = b - a  # the whole step, loop included: the parts are checked against it
-    out = {"steps": rows, "warmup_steps": WARMUP_STEPS, "train_rows": len(train)}
+    for _ in range(WARMUP_STEPS):
+        _step(model, opt, train, norm, next(batches), times, device)
+    rows = _timed_steps(job, lambda: _step(model, opt, train, norm, next(batches), times, device),
+                        _step_limit(job, len(train), batch * world), device)
+    out = {"steps": rows, "warmup_steps": WARMUP_STEPS, "train_rows": len(train), "batch_size": batch}
     if job.get("evaluate", True) and _writes_result(rank):
         from kpbench.train.evaluate import evaluate_rmse
 
@@ -136,20 +133,43 @@ def _train(job: dict, device: str, rank: int, world: int) -> dict:
     return out
 
 
-def _timed_steps(job: dict, n_train: int, global_batch: int, warm: list[dict], device: str) -> int:
-    """Steps to time: --steps, or --epochs worth, or as many as a time budget allows (all ranks agree)."""
+def _timed_steps(job: dict, step, limit: int | None, device: str) -> list[dict]:  # noqa: ANN001 - a callable
+    """The timed steps: until ``limit``, or until the agreed clock passes the time budget.
+
+    Before every step the ranks agree on the stop (train.world.agree_step, as train does), so
+    every rank stops on the same step whatever its own clock says. ``stop_ab`` (with a step
+    limit) agrees only before even steps: the odd ones, timed alike, price the agreement.
+    """
+    from kpbench.train import world as w
+
+    here, budget_s = w.from_env(), job.get("time_budget_s")
+    alternate = bool(job.get("stop_ab")) and limit is not None
+    rows, starts, t0 = [], [], time.perf_counter()
+    while limit is None or len(rows) < limit:
+        start = time.perf_counter()
+        agreed = not alternate or len(rows) % 2 == 0
+        stop_s = 0.0
+        if agreed:
+            _, clock_s = w.agree_step(here, False, start - t0, device)
+            stop_s = time.perf_counter() - start
+            if budget_s and clock_s >= float(budget_s) and len(rows) >= MIN_TIMED_STEPS:
+                break
+        starts.append(start)
+        rows.append({**step(), "stop_s": stop_s, "agreed": agreed})
+    starts.append(time.perf_counter())
+    for r, a, b in zip(rows, starts, starts[1:]):
+        r["step_s"] = b - a  # the whole step, the stop and the loop included: the parts are checked against it
+    return rows
+
+
+def _step_limit(job: dict, n_train: int, global_batch: int) -> int | None:
+    """Steps to time: --steps, or --epochs worth; None under a time budget (the agreed clock decides)."""
     if job.get("time_budget_s"):
-        per_step = torch.tensor([statistics.median(_parts_s(w) for w in warm)])
-        dist.all_reduce(per_step, op=dist.ReduceOp.MAX)  # the slowest rank sets the pace
-        return max(3, int(float(job["time_budget_s"]) / float(per_step)))
+        return None
     if job.get("steps"):
         return int(job["steps"])
     per_epoch = max(1, n_train // global_batch)
-    return max(3, int(job.get("epochs", 1)) * per_epoch - WARMUP_STEPS)
-
-
-def _parts_s(step: dict) -> float:
-    return step["forward_s"] + step["backward_s"] + step["exposed_comm_s"] + step["optimizer_s"]
+    return max(MIN_TIMED_STEPS, int(job.get("epochs", 1)) * per_epoch - WARMUP_STEPS)
 
 
 def allreduce_sizes(max_bytes: int) -> list[int]:
@@ -193,7 +213,13 @@ def _writes_result(rank: int) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    job = json.loads(open(argv[0], encoding="utf-8").read())
+    from kpbench.train.launch import errors_to_launcher
+
+    with errors_to_launcher(stdout_too=True):  # output to this rank's log; a KpbenchError is one line
+        return _run(json.loads(open(argv[0], encoding="utf-8").read()))
+
+
+def _run(job: dict) -> int:
     device, rank, world = _setup(job)
     try:
         result = {"nproc": world, "threads": int(job["threads"]), "device": device,

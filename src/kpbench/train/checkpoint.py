@@ -45,7 +45,7 @@ CHECKPOINT_SPEC: dict[str, Any] = {
     "rng": {"generator": TENSOR, "torch": TENSOR},
     "epoch": int, "history": list, "normalisation": {"pixel_mean": NUMBER, "pixel_std": NUMBER},
 }
-CHECKPOINT_OPTIONAL_SPEC: dict[str, Any] = {"eval_s": NUMBER, "timing": dict, "complete": bool}
+CHECKPOINT_OPTIONAL_SPEC: dict[str, Any] = {"eval_s": NUMBER, "timing": dict, "complete": bool, "world": dict}
 # Where a signal stopped an epoch (train/loop.py's _epoch), when it did; None otherwise.
 POSITION_SPEC: dict[str, Any] = {"epoch": int, "next_step": int, "perm": TENSOR, "loss_sum": TENSOR, "epoch_s": NUMBER}
 HISTORY_SPEC: dict[str, Any] = {"epoch": int, "val_rmse_px": NUMBER, "val_rmse_per_keypoint_px": dict,
@@ -279,7 +279,7 @@ def save_checkpoint(path: Path, **state) -> None:
 
 def save_state(path: Path, *, cfg: TrainConfig, data_info: dict, model, optimizer, generator, progress: dict,
                history: list[dict], normalisation: dict, complete: bool, timing: dict,
-               position: dict | None = None) -> None:
+               position: dict | None = None, world: dict | None = None) -> None:
     """Everything a --resume needs to continue bit-identically, written atomically.
 
     ``progress``: step, elapsed_s, eval_s, time_to_target_s. ``position``: where inside an
@@ -295,6 +295,7 @@ def save_state(path: Path, *, cfg: TrainConfig, data_info: dict, model, optimize
         rng={"generator": generator.get_state(), "generator_device": generator.device.type, "torch": torch.get_rng_state()},
         epoch=len(history), history=history, normalisation=normalisation, eval_s=progress["eval_s"],
         time_to_target_s=progress["time_to_target_s"], complete=complete, timing=timing, position=position,
+        world=world or {"size": 1},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 
 from kpbench.data import MISSING_STRATEGIES
@@ -19,11 +20,20 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 # Fields that may change between a run and its --resume (how long it goes on); all others
 # define the run: a directory holding a run with other values is another run.
-EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "device", "threads")
+EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "stop_at_target", "device", "threads")
 DEFAULT_EPOCHS = 30  # when neither epochs nor a time budget is given
 # The most each may be: beyond, a typo (or a hand-edited checkpoint) that no machine could run.
 _MAX = {"batch_size": 1 << 20, "eval_batch_size": 1 << 20, "lr": 1e3, "epochs": 10**6, "time_budget_s": 1e8,
         "target_rmse_px": 1e9, "threads": 4096}
+COMM_HOOKS_HELP = "none (plain fp32 all-reduce), fp16, bf16 (compressed to half), powersgd:R (PowerSGD rank R, 1-4)"
+
+
+def parse_comm_hook(text: str) -> tuple[str, int]:
+    """A data-parallel gradient hook: 'none' | 'fp16' | 'bf16' | 'powersgd:R' → (name, rank); ValueError otherwise."""
+    m = re.fullmatch(r"(none|fp16|bf16)|powersgd:([1-9][0-9]{0,2})", str(text).strip().lower())
+    if not m:
+        raise ValueError(f"comm hook {text!r} is not one of: {COMM_HOOKS_HELP}")
+    return (m.group(1), 0) if m.group(1) else ("powersgd", int(m.group(2)))
 
 
 @dataclass
@@ -32,6 +42,7 @@ class TrainConfig:
     epochs: int | None = None  # None: DEFAULT_EPOCHS, or as many as the time budget allows
     time_budget_s: float | None = None  # training wall clock (per-epoch evaluation included)
     target_rmse_px: float | None = None  # stop when validation RMSE reaches this
+    stop_at_target: bool = True  # False: note when the target was reached and train on to the budget or epochs
     batch_size: int = 64
     optimizer: str = "adamw"
     lr: float = 5e-3  # peak learning rate (5e-3 beat 2e-3 and 1e-2 for bncnn at 12 epochs)
@@ -51,6 +62,8 @@ class TrainConfig:
     rotate_deg: float = 10.0
     eval_batch_size: int = 512
     lr_scaling: str = "sqrt"  # peak lr x f(workers) for data-parallel runs; 1 worker: lr unchanged
+    comm_hook: str = "none"  # data parallel: gradient hook none, fp16, bf16 or powersgd:R (train/ddp.py)
+    sync_batchnorm: bool = False  # data parallel: BatchNorm statistics over the global batch, not each worker's
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,6 +97,10 @@ class TrainConfig:
             if not value > 0:
                 raise KpbenchError(f"{name} must be positive, got {value}")
             number(value, name, lo=0, hi=_MAX[name], integer=name in ("batch_size", "eval_batch_size", "epochs", "threads"))
+        try:
+            parse_comm_hook(self.comm_hook)
+        except ValueError as e:
+            raise KpbenchError(str(e)) from None
         if not isinstance(self.seed, int) or self.seed < 0:
             raise KpbenchError(f"seed must be a whole number >= 0, got {self.seed}")
         number(self.seed, "seed", lo=0, hi=2**32 - 1, integer=True)  # torch and numpy take no larger one
@@ -137,7 +154,9 @@ def resolve_precision(name: str, device: str, model: str | None = None) -> str:
             raise KpbenchError("precision bf16 asked for, but this GPU has no bf16 support")
         return name
     if device == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        # Native bf16 only (Ampere on): torch's is_bf16_supported() also says yes to the emulated bf16 of a
+        # V100 or T4, which has no bf16 tensor cores and trains slower than fp32.
+        return "bf16" if torch.cuda.get_device_capability()[0] >= 8 else "fp32"
     if not cpu_has_native_bf16():
         return "fp32"
     if model is not None:

@@ -9,11 +9,13 @@ import torch
 from kpbench.train.devdata import DeviceData, Normalisation
 from kpbench.train.loss import rmse_px, squared_error_sums_px
 
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}  # fp16: what `kpbench estimate` traces for V100/T4
+
 
 def autocast(device: str, precision: str):
-    if precision != "bf16":
+    if precision not in _AUTOCAST_DTYPES:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device, dtype=torch.bfloat16)
+    return torch.autocast(device_type=device, dtype=_AUTOCAST_DTYPES[precision])
 
 
 @torch.inference_mode()

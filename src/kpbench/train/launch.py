@@ -3,30 +3,28 @@
 kpbench never forks its own worker pool: ``kpbench train --nproc N`` and ``kpbench dist scale``
 build a torchrun command line here and run it as a child process, so the elastic agent does
 rendezvous, restarts (``--max-restarts``) and signal forwarding exactly as a user's own
-``torchrun … -m kpbench …`` would.
+``torchrun … -m kpbench …`` would. train/supervise.py runs the job to its end (logs, deadlines,
+signals); this module says what to run, and turns how it ended into the one line a user sees.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
-import json
 import os
-import re
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpbench.errors import KpbenchError
-from kpbench.train.world import DEFAULT_RDZV_TIMEOUT_S, RDZV_TIMEOUT_ENV, rdzv_timeout_s
+from kpbench.train.supervise import WORKER_DIR_ENV, Node, Outcome, Watch, supervise
+from kpbench.train.world import LAUNCHER_ENV, RDZV_TIMEOUT_ENV, rdzv_timeout_s
+
+__all__ = ["Launch", "Outcome", "check_nproc", "enter_worker", "errors_to_launcher", "raise_for", "run_job",
+           "torchrun_command", "train_on_workers", "worker_env"]
 
 
 @dataclass
@@ -40,7 +38,7 @@ class Launch:
     local_addr: str | None = None  # this node's address as peers see it (multi-host)
     is_host: bool | None = None  # c10d: whether this node serves the rendezvous store
     max_restarts: int = 0
-    rdzv_timeout_s: float = DEFAULT_RDZV_TIMEOUT_S
+    rdzv_timeout_s: float = field(default_factory=rdzv_timeout_s)  # $KPBENCH_RDZV_TIMEOUT_S, checked
     run_id: str = "kpbench"
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the workers
 
@@ -67,151 +65,85 @@ def torchrun_command(launch: Launch, module_argv: list[str], *, module: str = "k
 
 
 def worker_env(launch: Launch) -> dict[str, str]:
-    """The environment the workers start with: ours, plus the launch's extras."""
+    """The environment the workers start with: ours, plus the launch's extras and its rendezvous timeout."""
     env = dict(os.environ)
     env.update(launch.env)
-    env.setdefault(RDZV_TIMEOUT_ENV, str(launch.rdzv_timeout_s))
+    env[RDZV_TIMEOUT_ENV] = repr(launch.rdzv_timeout_s)  # the value checked here, not a raw one
+    env[LAUNCHER_ENV] = "1"
     return env
 
 
-def run(launch: Launch, module_argv: list[str], *, module: str = "kpbench", prefix: list[str] | None = None,
-        timeout_s: float | None = None, stdout=None) -> subprocess.CompletedProcess:  # noqa: ANN001 - a file or fd
-    """Run one torchrun job to its end; ``prefix`` wraps it (e.g. ``ip netns exec HOST``)."""
-    cmd = [*(prefix or []), *torchrun_command(launch, module_argv, module=module)]
-    return subprocess.run(cmd, env=worker_env(launch), timeout=timeout_s, stdout=stdout)
+def run_job(launch: Launch, module_argv: list[str], log: Path, *, module: str = "kpbench", label: str = "",
+            timeout_s: float | None = None, on_event: Callable[[str], None] | None = None,
+            merge_stdout: bool = False) -> Outcome:
+    """One torchrun job on this node to its end, its output in ``log`` (stdout too if ``merge_stdout``,
+    else to ours: rank 0's own lines); how it ended (train/supervise.py)."""
+    node = Node(torchrun_command(launch, module_argv, module=module), worker_env(launch),
+                first_rank=launch.node_rank * launch.nproc_per_node)
+    watch = Watch(rdzv_timeout_s=launch.rdzv_timeout_s, timeout_s=timeout_s, on_event=on_event,
+                  max_restarts=launch.max_restarts)
+    return supervise([node], log, watch, label=label, merge_stdout=merge_stdout)
 
 
-# --- Running a job to its end as one command: signals forwarded, failures in one line ---
-
-WORKER_ERRORS_ENV = "KPBENCH_WORKER_ERRORS"  # a folder where each worker leaves its one-line error (rank-R.json)
-_RDZV_FAILURES = ("RendezvousConnectionError", "RendezvousTimeoutError", "RendezvousClosedError", "RendezvousError",
-                  "DistNetworkError", "DistStoreError", "gaierror", "Name or service not known", "Address already in use")
+# --- Workers: how many, and what a worker does first ---
 
 
-@dataclass
-class Outcome:
-    """How a supervised torchrun job ended."""
+def worker_bound(device: str) -> tuple[int, str]:
+    """(the most workers this machine runs without sharing, what that counts): CPU cores, or GPUs on CUDA."""
+    if device == "cuda":
+        import torch
 
-    returncode: int
-    signum: int | None = None  # the signal this process received and forwarded to the job
-    failed_rank: int | None = None  # torchrun's root cause: the first rank that failed ...
-    failed_exitcode: int | None = None  # ... and its exit code (negative: killed by signal -N)
-    agent_error: str | None = None  # the agent's own exception line (a rendezvous that failed)
-    worker_errors: dict[int, dict] = field(default_factory=dict)  # rank → {"message", "exit_code"}
+        return torch.cuda.device_count(), "GPUs"
+    return len(os.sched_getaffinity(0)), "CPU cores"
 
 
-_AGENT_LOG = re.compile(r"^[IWE]\d{4} [\d:.]+ \d+ \S*torch/distributed/\S+\] (.*)$")
+def check_nproc(nproc: int, device: str, *, oversubscribe: bool) -> str | None:
+    """KpbenchError for more workers than cores (GPUs) unless ``oversubscribe``; then the warning to print."""
+    bound, what = worker_bound(device)
+    if nproc <= bound:
+        return None
+    if not oversubscribe:
+        raise KpbenchError(f"--nproc {nproc} is more than this machine's {bound} {what}: the workers would share them "
+                           f"and every step waits for the slowest; give --nproc {max(1, bound)} or fewer, or "
+                           "--oversubscribe to run them anyway")
+    if device == "cuda":
+        return (f"--nproc {nproc} is more than this machine's {bound} GPUs: workers share them (rank r uses GPU "
+                f"r mod {bound}) and all-reduce through gloo, as NCCL takes one rank per GPU")
+    return (f"--nproc {nproc} is more than this machine's {bound} CPU cores: the workers share cores (1 thread each) "
+            "and every step waits for the slowest")
 
 
-class _AgentOutput:
-    """Forwards torchrun's stderr (the workers' too) line by line, keeping back the agent's own tracebacks."""
+def enter_worker(*, stdout_too: bool = False) -> None:
+    """First thing in a worker kpbench's launcher started (nothing elsewhere): die with the agent, send
+    this rank's output (stderr; stdout too if asked) to its log, and say it started."""
+    folder = os.environ.get(WORKER_DIR_ENV)
+    if not folder or "WORLD_SIZE" not in os.environ:
+        return
+    from kpbench.train.world import die_with_launcher
 
-    def __init__(self, stream, sink) -> None:
-        self.stream, self.sink = stream, sink
-        self.held: list[str] = []
-        self.failure: list[str] = []  # the agent's failure text, parsed afterwards
-
-    def pump(self) -> None:
-        block: list[str] | None = None
-        for line in self.stream:
-            if self.failure:
-                self.failure.append(line)
-            elif block is not None:
-                block.append(line)
-                if line.strip() and not line[0].isspace():  # the exception line ends a traceback
-                    if any("torch/distributed/" in b for b in block):
-                        self.failure = block
-                    else:
-                        self.sink.writelines(block)
-                    block = None
-            elif line.startswith("Traceback (most recent call last):"):
-                block = [line]
-            elif m := _AGENT_LOG.match(line):  # the agent's own log: only what a user acts on, in a line of ours
-                if "restart" in m.group(1).lower():
-                    self.sink.write(f"kpbench: torchrun: {m.group(1).strip()}\n")
-            else:
-                self.sink.write(line)
-            self.sink.flush()
-        if block:
-            self.sink.writelines(block)
-
-    def parse(self, outcome: Outcome) -> None:
-        text = "".join(self.failure)
-        root = text.split("Root Cause", 1)[-1] if "Root Cause" in text else ""
-        if m := re.search(r"rank\s*:\s*(\d+)", root):
-            outcome.failed_rank = int(m.group(1))
-        if m := re.search(r"exitcode\s*:\s*(-?\d+)", root):
-            outcome.failed_exitcode = int(m.group(1))
-        lines = [ln.strip() for ln in self.failure if ln.strip() and not ln[0].isspace()]
-        errors = [ln for ln in lines if any(k in ln for k in _RDZV_FAILURES)]
-        if errors:
-            outcome.agent_error = errors[-1]
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    die_with_launcher()
+    rank, attempt = os.environ.get("RANK", "0"), os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
     try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def supervise(launch: Launch, module_argv: list[str], *, module: str = "kpbench") -> Outcome:
-    """Runs one torchrun job to its end; SIGINT/SIGTERM sent to us are forwarded once to the agent.
-
-    The agent runs in its own session, so a Ctrl-C in the terminal reaches it once (from us),
-    not twice; it dies with us (PDEATHSIG) if we are killed.
-    """
-    from kpbench.stop import stop_on_signals
-
-    errors_dir = Path(tempfile.mkdtemp(prefix="kpbench-workers-"))
-    launch = dataclasses.replace(launch, env={**launch.env, WORKER_ERRORS_ENV: str(errors_dir)})
-    try:
-        with stop_on_signals() as stop:
-            proc = subprocess.Popen(torchrun_command(launch, module_argv, module=module), env=worker_env(launch),
-                                    stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
-                                    preexec_fn=_die_with_parent)
-            output = _AgentOutput(proc.stderr, sys.stderr)
-            reader = threading.Thread(target=output.pump, daemon=True)
-            reader.start()
-            forwarded = None
-            try:
-                while proc.poll() is None:
-                    if stop.requested and forwarded is None:
-                        forwarded = stop.signum
-                        proc.send_signal(forwarded)
-                    time.sleep(0.05)
-            except BaseException:  # a second signal (the user means it): the agent's whole session goes now
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                raise
-            reader.join(timeout=10)
-        outcome = Outcome(returncode=proc.returncode, signum=forwarded)
-        output.parse(outcome)
-        outcome.worker_errors = _read_worker_errors(errors_dir)
-        return outcome
-    finally:
-        shutil.rmtree(errors_dir, ignore_errors=True)
-
-
-def _read_worker_errors(folder: Path) -> dict[int, dict]:
-    found = {}
-    for path in sorted(folder.glob("rank-*.json")):
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            found[int(entry["rank"])] = entry
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return found
+        fd = os.open(Path(folder) / f"rank-{rank}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError:
+        return  # the launcher's folder is gone: it is ending, and so will this worker
+    os.write(fd, f"-- attempt {attempt}, pid {os.getpid()}\n".encode())
+    for stream, number in ((sys.stderr, 2), (sys.stdout, 1))[: 2 if stdout_too else 1]:
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+        os.dup2(fd, number)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        (Path(folder) / f"started-{rank}-{attempt}").touch()
 
 
 def raise_for(outcome: Outcome, launch: Launch) -> None:
-    """Turns a job that did not succeed into the one-line error (and exit code) a user sees."""
+    """Turns a job that did not succeed into the one-line error (and exit code) a user sees, naming the log."""
     from kpbench.errors import Interrupted, RunFailed
 
-    if outcome.returncode == 0:  # finished, even if a signal came too late to stop it
+    if outcome.returncode == 0 and outcome.timed_out is None:  # finished, even if a signal came too late to stop it
         return
+    log = f"; log: {outcome.log}" if outcome.log else ""
     errors = outcome.worker_errors
     if outcome.signum is not None:
         message = errors.get(0, {}).get("message") or f"stopped by {signal.Signals(outcome.signum).name}"
@@ -224,14 +156,18 @@ def raise_for(outcome: Outcome, launch: Launch) -> None:
         name, _, detail = outcome.agent_error.partition(": ")
         detail = f": {detail[:160]}" if detail else ""
         raise KpbenchError(f"the workers' rendezvous{where} did not form within {launch.rdzv_timeout_s:.0f} s "
-                           f"({name.rsplit('.', 1)[-1]}{detail}); are all --nnodes machines started, and can they reach it?")
-    rank, code = outcome.failed_rank, outcome.failed_exitcode
+                           f"({name.rsplit('.', 1)[-1]}{detail}); are all --nnodes machines started, and can they "
+                           f"reach it?{log}")
+    if outcome.timed_out == "job":
+        raise RunFailed(f"the workers did not finish in time{log}")
+    rank = outcome.failed_rank
     if rank is not None:
-        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-        message = errors.get(rank, {}).get("message")
-        raise RunFailed(f"worker rank {rank} failed ({how}{': ' + message if message else ''}) and torchrun's "
-                        f"restarts are exhausted (--max-restarts {launch.max_restarts})")
-    raise RunFailed(f"torchrun exited with code {outcome.returncode}")
+        how = outcome.failure().split(": ", 1)[-1]
+        raise RunFailed(f"worker rank {rank} failed ({how}) and torchrun's restarts are exhausted "
+                        f"(--max-restarts {launch.max_restarts}){log}")
+    raise RunFailed(f"torchrun exited with code {outcome.returncode}{log}")
+
+
 
 
 def check_endpoint(launch: Launch) -> None:
@@ -282,50 +218,50 @@ def wants_workers(*, nproc: int, nnodes: int, rdzv_endpoint: str | None, max_res
     return True
 
 
+WORKERS_LOG = "workers.log"  # in the run directory: the agents' and every worker's output
+
+
 def train_on_workers(cfg, argv: list[str], *, nproc: int, nnodes: int, node_rank: int,  # noqa: ANN001 - a TrainConfig
-                     rdzv_endpoint: str | None, local_addr: str | None, max_restarts: int) -> None:
-    """Runs ``kpbench ARGV`` on ``nproc`` torchrun workers here (one node of ``nnodes``) to its end."""
+                     rdzv_endpoint: str | None, local_addr: str | None, max_restarts: int, out: Path,
+                     oversubscribe: bool = False) -> None:
+    """Runs ``kpbench ARGV`` on ``nproc`` torchrun workers here (one node of ``nnodes``) to its end.
+
+    Rank 0's own output (the run's header and result) comes to this terminal; everything else the
+    workers and torchrun say goes to ``out/workers.log``, and a line here says each restart.
+    """
+    from kpbench.train.config import resolve_device
+
     if nnodes > 1 and rdzv_endpoint is None:
         raise KpbenchError("--nnodes above 1 needs --rdzv-endpoint HOST:PORT (where the machines meet)")
     if node_rank >= nnodes:
         raise KpbenchError(f"--node-rank {node_rank} must be below --nnodes {nnodes}")
+    warning = check_nproc(nproc, resolve_device(cfg.device), oversubscribe=oversubscribe)
+    if warning:
+        print(f"kpbench: warning: {warning}", file=sys.stderr)
     threads = cfg.threads or max(1, len(os.sched_getaffinity(0)) // nproc)
-    _warn_if_oversubscribed(cfg.device, nproc)
     launch = Launch(
         nproc_per_node=nproc, nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint, local_addr=local_addr,
-        is_host=(node_rank == 0) if nnodes > 1 else None, max_restarts=max_restarts, rdzv_timeout_s=rdzv_timeout_s(),
+        is_host=(node_rank == 0) if nnodes > 1 else None, max_restarts=max_restarts,
         env={"OMP_NUM_THREADS": str(threads)},
     )
     check_endpoint(launch)
-    raise_for(supervise(launch, argv), launch)
-
-
-def _warn_if_oversubscribed(device: str, nproc: int) -> None:
-    from kpbench.train.config import resolve_device
-
-    if resolve_device(device) == "cuda":
-        import torch
-
-        gpus = torch.cuda.device_count()
-        if nproc > gpus:
-            print(f"kpbench: warning: --nproc {nproc} is more than this machine's {gpus} GPUs: workers share them "
-                  f"(rank r uses GPU r mod {gpus}) and all-reduce through gloo, as NCCL takes one rank per GPU", file=sys.stderr)
-        return
-    cores = len(os.sched_getaffinity(0))
-    if nproc > cores:
-        print(f"kpbench: warning: --nproc {nproc} is more than this machine's {cores} CPU cores: the workers share "
-              f"cores (1 thread each) and every step waits for the slowest", file=sys.stderr)
+    if out.exists() and not out.is_dir():
+        raise KpbenchError(f"{out}: exists and is not a directory")
+    outcome = run_job(launch, argv, out / WORKERS_LOG, label="kpbench train",
+                      on_event=lambda line: print(f"kpbench: {line}", file=sys.stderr, flush=True))
+    raise_for(outcome, launch)
 
 
 @contextlib.contextmanager
-def errors_to_launcher():
-    """In a worker that `kpbench train --nproc` started, a KpbenchError is left for the launcher to say
-    once (rank-R.json in its folder) and the worker exits with the error's code; elsewhere it passes."""
+def errors_to_launcher(*, stdout_too: bool = False):
+    """In a worker kpbench's launcher started (see enter_worker), a KpbenchError is left for the launcher
+    to say once (rank-R.json in its folder) and the worker exits with the error's code; elsewhere it passes."""
+    enter_worker(stdout_too=stdout_too)
     try:
         yield
     except KpbenchError as e:
-        folder = os.environ.get(WORKER_ERRORS_ENV)
-        if not folder:
+        folder = os.environ.get(WORKER_DIR_ENV)
+        if not folder or "WORLD_SIZE" not in os.environ:
             raise
         from kpbench.atomic import write_json
 

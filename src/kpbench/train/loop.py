@@ -101,6 +101,7 @@ class _Run:
     last_eval_s: float = 0.0
     ckpt_s: float = 0.0
     time_to_target: float | None = None
+    stop_decision_s: float = 0.0  # this process's time agreeing on stops (world.agree_step), all steps
     stored_timing: dict = field(default_factory=dict)  # warmup_s, steady_images_per_s, checkpoint_s of the last process that trained
     position: dict | None = None  # where a signal stopped the epoch in progress
 
@@ -126,7 +127,7 @@ class _Run:
         return budget is not None and self.elapsed_s + epoch_s + self.last_eval_s >= budget
 
     def done(self) -> bool:
-        if self.time_to_target is not None and self.cfg.target_rmse_px is not None:
+        if self.time_to_target is not None and self.cfg.target_rmse_px is not None and self.cfg.stop_at_target:
             return True
         if self.over_budget(0.0):
             return True
@@ -149,24 +150,26 @@ class _Run:
 
 def train(faces: FaceSet, cfg: TrainConfig, *, out_dir: str | Path | None = None, resume: bool = False,
           progress: bool = True, on_event: Callable[[str, dict], None] | None = None,
-          force: bool = False) -> TrainResult:
+          force: bool = False, pictures: bool = True) -> TrainResult:
     """Train ``cfg.model`` on the labelled ``faces``; see docs/design.md for the result and outputs.
 
     Under torchrun (WORLD_SIZE in the environment) it joins the process group and trains its
     rank's share; see docs/distributed-training.md. SIGINT/SIGTERM finish the step, write a
     checkpoint (with --out) and raise Interrupted. ``force`` lets a new run replace the files in
-    ``out_dir``.
+    ``out_dir``; ``pictures=False`` leaves out its three PNG charts (most of the time a small run
+    spends writing).
     """
     world = world_mod.from_env()
     out_path = Path(out_dir) if out_dir is not None else None
     # One writer per --out DIR: rank 0 holds its lock for the whole run, outputs included.
     locked = run_dir_lock(out_path) if out_path is not None and world.main else contextlib.nullcontext()
     with locked:
-        return _train(faces, cfg, world, out_path, resume=resume, force=force, progress=progress, on_event=on_event)
+        return _train(faces, cfg, world, out_path, resume=resume, force=force, progress=progress, on_event=on_event,
+                      pictures=pictures)
 
 
 def _train(faces: FaceSet, cfg: TrainConfig, world: World, out_dir: Path | None, *, resume: bool, force: bool,
-           progress: bool, on_event: Callable[[str, dict], None] | None) -> TrainResult:
+           progress: bool, on_event: Callable[[str, dict], None] | None, pictures: bool) -> TrainResult:
     cfg.validate()
     if not faces.labelled:
         raise KpbenchError(f"{faces.source or 'data'}: has no keypoint labels to train on")
@@ -181,7 +184,7 @@ def _train(faces: FaceSet, cfg: TrainConfig, world: World, out_dir: Path | None,
         with bar, stop_on_signals() as stop:
             while not run.done():
                 _epoch(run, clock, bar, stop, emit)
-        result = _finish(run, clock)
+        result = _finish(run, clock, pictures)
         world_mod.barrier(world)  # the others wait for rank 0's files: no rank leaves a group a peer still uses
         return result
     finally:
@@ -209,13 +212,17 @@ def _setup(faces: FaceSet, cfg: TrainConfig, world: World, device: str, out_dir:
 
     torch.manual_seed(cfg.seed)
     net = build_model(cfg.model).to(device).to(memory_format=torch.channels_last)
+    if cfg.sync_batchnorm and world.distributed:
+        from kpbench.train.ddp import sync_batchnorm
+
+        net = sync_batchnorm(net, device)
     opt = make_optimizer(cfg, net, device)  # before DDP wraps it: the optimizer holds the network's own parameters
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     run = _Run(cfg=cfg, world=world, device=device, precision=precision, net=net, opt=opt, gen=gen, tr=tr, val=val,
                norm=norm, names=faces.names, data_info=data_info, out_dir=out_dir, batch=global_batch // world.size)
     if state is not None:
         run.restore(ckpt_mod.restore_state(state, out_dir / ckpt_mod.CHECKPOINT, cfg, model=net, optimizer=opt, generator=gen))
-    run.model = _data_parallel(net, world, device)
+    run.model = _data_parallel(net, world, device, cfg)
     return run
 
 
@@ -231,12 +238,25 @@ def _run_dir_state(world: World, cfg: TrainConfig, data_info: dict, out_dir: Pat
         resume, force = resume or restarted, force and not restarted  # a restart continues what --force began
         try:
             box = {"state": ckpt_mod.prepare_run_dir(out_dir, cfg, data_info, resume, force=force)}
+            _check_same_world(out_dir, box["state"], world)
         except KpbenchError as e:
             box = {"error": str(e)}
     box = world_mod.broadcast(world, box)
     if "error" in box:
         raise KpbenchError(box["error"])
     return box["state"]
+
+
+def _check_same_world(out_dir: Path, state: dict | None, world: World) -> None:
+    """A resumed run keeps its worker count: another count would change its global batch, its peak
+    learning rate and its images per epoch, which a run's identity (batch size, lr) forbids too."""
+    theirs = (state or {}).get("world")
+    if not isinstance(theirs, dict) or theirs.get("size") in (None, world.size):
+        return  # a new run, the same world, or a checkpoint from before worlds were recorded
+    size = theirs["size"]
+    raise KpbenchError(f"{out_dir}: this run trained on {size} worker{'s' * (size != 1)} (global batch "
+                       f"{theirs.get('global_batch', '?')}), not {world.size}; --resume keeps a run's global batch and "
+                       f"learning rate: resume it on {size} (--nproc × --nnodes), or start a new run with --force")
 
 
 def _device_split(faces: FaceSet, cfg: TrainConfig, device: str, data_info: dict) -> tuple[DeviceData, DeviceData, Normalisation]:
@@ -253,13 +273,13 @@ def _device_split(faces: FaceSet, cfg: TrainConfig, device: str, data_info: dict
     return to_device(train_faces, device), to_device(faces.subset(val_idx), device), norm
 
 
-def _data_parallel(net: torch.nn.Module, world: World, device: str) -> torch.nn.Module:
+def _data_parallel(net: torch.nn.Module, world: World, device: str, cfg: TrainConfig) -> torch.nn.Module:
+    """What steps call: the network itself in a world of one, else DDP with the config's hook."""
     if not world.distributed:
         return net
-    from torch.nn.parallel import DistributedDataParallel
+    from kpbench.train.ddp import data_parallel
 
-    ids = [torch.cuda.current_device()] if device == "cuda" else None
-    return DistributedDataParallel(net, device_ids=ids, gradient_as_bucket_view=True)
+    return data_parallel(net, device, comm_hook=cfg.comm_hook)
 
 
 def _epoch(run: _Run, clock: EpochClock, bar: EpochProgress, stop: StopFlag, emit: Callable[[str, dict], None]) -> None:
@@ -317,14 +337,15 @@ def _steps(run: _Run, clock: EpochClock, bar: EpochProgress, stop: StopFlag, per
     steps_done, world = 0, run.world
     for i in range(first, run.steps_per_epoch):
         now = clock_mod.now()
-        if not world.distributed or steps_done % world_mod.STOP_POLL_STEPS == 0:
-            # ranks agree every few steps (a tiny all-reduce), so all stop at the same step
-            halt, over = world_mod.agree(world, (stop.requested, run.over_budget(now - t0)), run.device)
-            if halt:
-                return steps_done, True
-            if over:
-                break  # keep room for the closing evaluation inside the budget
-        lr = run.lr_at(now - t0)
+        # every rank decides on the same numbers, every step: a signal anywhere, the latest clock
+        agree_t0 = time.perf_counter()  # its cost, on the real clock (tests swap clock_mod.now for a fake one)
+        halt, epoch_s = world_mod.agree_step(world, stop.requested, now - t0, run.device)
+        run.stop_decision_s += time.perf_counter() - agree_t0
+        if halt:
+            return steps_done, True
+        if run.over_budget(epoch_s):
+            break  # keep room for the closing evaluation inside the budget
+        lr = run.lr_at(epoch_s)
         for group in run.opt.param_groups:
             group["lr"] = lr
         loss_sum += _train_step(run, perm[i * run.global_batch : (i + 1) * run.global_batch])
@@ -357,13 +378,14 @@ def _save(run: _Run, clock: EpochClock, t_start: float, position: dict | None = 
         generator=run.gen, history=run.history, normalisation=run.norm.to_dict(),
         progress={"step": run.step, "elapsed_s": run.elapsed_s, "eval_s": run.eval_total_s, "time_to_target_s": run.time_to_target},
         complete=position is None and run.done(), position=position,
+        world={"size": run.world.size, "global_batch": run.global_batch, "peak_lr": run.peak_lr},
         timing={"warmup_s": clock.warmup_s, "steady_images_per_s": clock.steady_images_per_s,
                 "checkpoint_s": run.ckpt_s + clock_mod.now() - t_start},
     )
     run.ckpt_s += clock_mod.now() - t_start
 
 
-def _finish(run: _Run, clock: EpochClock) -> TrainResult:
+def _finish(run: _Run, clock: EpochClock, pictures: bool = True) -> TrainResult:
     if not run.history:
         raise KpbenchError("training stopped before its first epoch (time budget too small?)")
     last = run.history[-1]
@@ -377,15 +399,29 @@ def _finish(run: _Run, clock: EpochClock) -> TrainResult:
         train_s=run.elapsed_s, eval_s=run.eval_total_s, warmup_s=warmup_s, steady_images_per_s=steady_ips,
         images_seen=sum(h["images"] for h in run.history), device=run.device, precision=run.precision, config=run.cfg,
         normalisation=run.norm, val=run.val, checkpoint_s=ckpt_s, data=run.data_info,
-        distributed={"world_size": run.world.size, "per_worker_batch": run.batch, "global_batch": run.global_batch,
-                     "lr_scaling": run.cfg.lr_scaling, "peak_lr": run.peak_lr},
+        distributed=_distributed_info(run, clock),
     )
     if run.writes:
-        from kpbench.models import summarize
+        from kpbench.models import build_model, summarize
         from kpbench.train.outputs import write_run_outputs
 
-        write_run_outputs(run.out_dir, result, run.data_info, summarize(run.net, run.cfg.model))
+        # a fresh network of the same shape: the trained one may normalise over all ranks (sync_batchnorm),
+        # and the summary's training step runs on rank 0 alone
+        write_run_outputs(run.out_dir, result, run.data_info, summarize(build_model(run.cfg.model), run.cfg.model),
+                          pictures=pictures)
     return result
+
+
+def _distributed_info(run: _Run, clock: EpochClock) -> dict:
+    """metrics.json's ``distributed``: the batch and learning-rate rule, the hook, and what a step sends."""
+    from kpbench.train.ddp import allreduce_bytes_per_step, parse_comm_hook
+
+    steps_here = clock.images_now // run.global_batch
+    sent = allreduce_bytes_per_step(run.net, *parse_comm_hook(run.cfg.comm_hook)) if run.world.distributed else 0
+    return {"world_size": run.world.size, "per_worker_batch": run.batch, "global_batch": run.global_batch,
+            "lr_scaling": run.cfg.lr_scaling, "peak_lr": run.peak_lr, "comm_hook": run.cfg.comm_hook,
+            "sync_batchnorm": run.cfg.sync_batchnorm and run.world.distributed, "allreduce_bytes_per_step": sent,
+            "stop_decision_s_per_step": run.stop_decision_s / steps_here if steps_here else 0.0}
 
 
 def _train_step(run: _Run, global_idx: torch.Tensor) -> torch.Tensor:

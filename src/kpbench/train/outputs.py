@@ -7,11 +7,10 @@ from pathlib import Path
 from kpbench.atomic import torch_save, write_json, write_text
 
 
-def write_run_outputs(out_dir: Path, result, data_info: dict, summary) -> None:
-    """model.pt, metrics.json, model_summary.md, curves.png, faces.png, keypoint_error.png."""
+def write_run_outputs(out_dir: Path, result, data_info: dict, summary, *, pictures: bool = True) -> None:
+    """model.pt, metrics.json, model_summary.md and, with ``pictures``, curves.png, faces.png, keypoint_error.png."""
     from kpbench.train.augment import to_pixels
     from kpbench.train.evaluate import predict_normalised
-    from kpbench.train.pictures import plot_curves, plot_faces, plot_keypoint_error
     from kpbench.train.predict import model_file_state
 
     out_dir = Path(out_dir)
@@ -21,6 +20,10 @@ def write_run_outputs(out_dir: Path, result, data_info: dict, summary) -> None:
                out_dir / "model.pt")
     write_json(out_dir / "metrics.json", metrics_dict(result, data_info, summary))
     write_text(out_dir / "model_summary.md", summary.to_markdown())
+    if not pictures:
+        return
+    from kpbench.train.pictures import plot_curves, plot_faces, plot_keypoint_error  # matplotlib: only when drawing
+
     plot_curves(result.history, out_dir / "curves.png")
     plot_keypoint_error(result.val_rmse_per_keypoint_px, out_dir / "keypoint_error.png")
     val = result.val

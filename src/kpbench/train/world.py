@@ -17,7 +17,7 @@ from kpbench.errors import KpbenchError
 DEFAULT_RDZV_TIMEOUT_S = 60.0  # torch's own default is 30 minutes: a missing peer must not hang a run that long
 MAX_RDZV_TIMEOUT_S = 86_400.0
 RDZV_TIMEOUT_ENV = "KPBENCH_RDZV_TIMEOUT_S"  # read here only (rdzv_timeout_s); launchers pass it on to workers
-STOP_POLL_STEPS = 8  # distributed runs agree on stopping every this many steps (one tiny all-reduce)
+LAUNCHER_ENV = "KPBENCH_LAUNCHER"  # set by kpbench's launcher: its workers die with their agent (die_with_parent)
 
 
 @dataclass(frozen=True)
@@ -39,18 +39,31 @@ class World:
 
 
 def from_env(env: dict[str, str] | None = None) -> World:
-    """The world torchrun describes in the environment; a world of one without it."""
+    """The world torchrun describes in the environment; a world of one without WORLD_SIZE.
+
+    torchrun always sets WORLD_SIZE with RANK: a RANK (or LOCAL_RANK) without it is left over
+    from another job's shell and says nothing about this process, so it is ignored.
+    """
     env = os.environ if env is None else env
+    if "WORLD_SIZE" not in env:
+        return World()
 
-    def number(name: str, default: int) -> int:
+    def number(name: str, default: int, low: int, high: int | None = None) -> int:
+        text = env.get(name)
         try:
-            return int(env.get(name, default))
+            value = default if text is None else int(text)
         except ValueError:
-            raise KpbenchError(f"environment {name}={env.get(name)!r} is not a whole number") from None
+            value = None
+        if value is None or value < low or (high is not None and value >= high):
+            bound = f" and below {high}" if high is not None else ""
+            raise KpbenchError(f"environment {name}={text!r}: expected a whole number >= {low}{bound} "
+                               "(torchrun sets it; unset it to train in one process)")
+        return value
 
-    size = number("WORLD_SIZE", 1)
-    return World(rank=number("RANK", 0), size=size, local_rank=number("LOCAL_RANK", 0),
-                 local_size=number("LOCAL_WORLD_SIZE", size), restart_count=number("TORCHELASTIC_RESTART_COUNT", 0))
+    size = number("WORLD_SIZE", 1, 1)
+    local_size = number("LOCAL_WORLD_SIZE", size, 1, size + 1)
+    return World(rank=number("RANK", 0, 0, size), size=size, local_rank=number("LOCAL_RANK", 0, 0, local_size),
+                 local_size=local_size, restart_count=number("TORCHELASTIC_RESTART_COUNT", 0, 0))
 
 
 def rdzv_timeout_s(env: dict[str, str] | None = None) -> float:
@@ -141,16 +154,51 @@ def threads_per_worker(world: World) -> int | None:
     return max(1, len(os.sched_getaffinity(0)) // world.local_size)
 
 
-def agree(world: World, flags: tuple[bool, ...], device: str) -> tuple[bool, ...]:
-    """Each flag true on every rank if it is true on any rank (one small all-reduce); as given for one rank."""
+def agree_step(world: World, stop_requested: bool, clock_s: float, device: str) -> tuple[bool, float]:
+    """What every rank decides a step on: (stop asked on any rank, the latest clock of all ranks).
+
+    One all-reduce (MAX) of two numbers, every step: a signal that reached one rank stops all of
+    them on the same step, and a time budget (or a schedule that follows the clock) reads the
+    same clock on every rank, so no rank ever waits in a collective its peers have left.
+    A world of one: as given, no collective.
+    """
     if not world.distributed:
-        return flags
+        return stop_requested, clock_s
     import torch
     import torch.distributed as dist
 
-    t = torch.tensor([1.0 if f else 0.0 for f in flags], device=device)
+    t = torch.tensor([1.0 if stop_requested else 0.0, clock_s], dtype=torch.float64, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return tuple(bool(v > 0) for v in t.tolist())
+    flag, clock = t.tolist()
+    return flag > 0, clock
+
+
+def die_with_parent(parent: int | None = None, signum: int | None = None) -> None:
+    """This process gets ``signum`` (SIGKILL) when its parent dies, however it dies (Linux; elsewhere nothing).
+
+    kpbench's launcher starts torchrun's agent this way (SIGTERM: the agent then stops its
+    workers), and the workers call it too, so a launcher killed even by SIGKILL takes its agent
+    and the agent its workers. A parent already gone (not ``parent``, or not the one before the
+    call) ends this process at once.
+    """
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except (OSError, AttributeError):
+        return
+    before = os.getppid() if parent is None else parent
+    libc.prctl(1, signal.SIGKILL if signum is None else signum)  # PR_SET_PDEATHSIG
+    if os.getppid() != before:  # orphaned before the call took effect
+        os._exit(128 + signal.SIGKILL)
+
+
+def die_with_launcher() -> None:
+    """In a worker kpbench's launcher started (LAUNCHER_ENV set): die with torchrun's agent."""
+    if os.environ.get(LAUNCHER_ENV) and "WORLD_SIZE" in os.environ:
+        die_with_parent()
 
 
 def barrier(world: World) -> None:

@@ -1,19 +1,17 @@
-"""A full disk or a file-size limit: one line naming the target file (never the temporary one),
-exit 2, the previous file intact, no temporary files and no empty directories left behind."""
+"""A full disk: one line naming the target file (never the temporary one), exit 2, the previous
+file intact, no temporary files and no empty directories left behind. (A file-size limit, which
+needs a process of its own: tests/process/test_reliability_file_size.py.)"""
 
 from __future__ import annotations
 
-import resource
 import shutil
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from test_checkpoint_files import one_line_naming, run_cli, tiny_cfg, trained_run  # noqa: F401 - fixture
 
+from helpers import one_line_naming, run_kpbench
 from kpbench.atomic import torch_save, write_bytes, write_json
 from kpbench.errors import KpbenchError
 
@@ -62,54 +60,36 @@ def test_a_failed_write_leaves_no_directories_it_made(full_disk):
 
 
 @pytest.mark.root
-def test_train_on_a_full_disk_is_one_line_naming_the_checkpoint_and_leaves_no_directory(full_disk, capsys):
+def test_train_on_a_full_disk_is_one_line_naming_the_checkpoint_and_leaves_no_directory(full_disk):
     out = full_disk / "run"
-    code, _, err = run_cli(["train", "--data", "synthetic:64", "--out", out, "--epochs", "1", "--batch-size", "16",
-                            "--device", "cpu", "--precision", "fp32", "--no-progress"], capsys)
+    code, _, err = run_kpbench("train", "--data", "synthetic:64", "--out", out, "--epochs", "1", "--batch-size", "16",
+                               "--device", "cpu", "--precision", "fp32", "--no-progress")
     assert code == 2 and one_line_naming(err, out / "checkpoint.pt") and "no space left" in err
     assert not out.exists()
 
 
 @pytest.mark.root
-def test_resume_on_a_full_disk_keeps_the_previous_checkpoint_intact(trained_run, full_disk, capsys):
+def test_resume_on_a_full_disk_keeps_the_previous_checkpoint_intact(trained_run, full_disk):
     subprocess.run(["mount", "-o", "remount,size=24m", str(full_disk)], check=True)
     run = Path(shutil.copytree(trained_run[0], full_disk / "run"))
     before = (run / "checkpoint.pt").read_bytes()
     _fill(full_disk)
-    code, _, err = run_cli(["train", "--data", trained_run[1] / "training.csv", "--out", run, "--epochs", "2",
-                            "--batch-size", "16", "--device", "cpu", "--precision", "fp32", "--resume",
-                            "--no-progress"], capsys)
+    code, _, err = run_kpbench("train", "--data", trained_run[1] / "training.csv", "--out", run, "--epochs", "2",
+                               "--batch-size", "16", "--device", "cpu", "--precision", "fp32", "--resume",
+                               "--no-progress")
     assert code == 2 and one_line_naming(err, run / "checkpoint.pt") and "no space left" in err
     assert (run / "checkpoint.pt").read_bytes() == before and _leftovers(run) == []
 
 
 @pytest.mark.root
-def test_predict_on_a_full_disk_names_the_submission_and_leaves_no_directory(trained_run, full_disk, capsys):
+def test_predict_on_a_full_disk_names_the_submission_and_leaves_no_directory(trained_run, full_disk):
     run, data = trained_run
     _fill(full_disk)
     sub = full_disk / "out" / "submission.csv"
-    code, _, err = run_cli(["predict", "--weights", run / "model.pt", "--data", data / "test.csv", "--lookup",
-                            data / "IdLookupTable.csv", "--out", sub, "--no-progress"], capsys)
+    code, _, err = run_kpbench("predict", "--weights", run / "model.pt", "--data", data / "test.csv", "--lookup",
+                               data / "IdLookupTable.csv", "--out", sub, "--no-progress")
     assert code == 2 and err.count("\n") == 1 and "no space left" in err
     assert not (full_disk / "out").exists()
-
-
-def _limited(limit_bytes: int):
-    def set_limit() -> None:  # in the child: the limit applies to root too, unlike a full tmpfs
-        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # kpbench's own main must ignore it
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
-    return set_limit
-
-
-@pytest.mark.slow
-def test_train_over_the_file_size_limit_is_one_line_naming_the_file(tmp_path):
-    out = tmp_path / "deep" / "run"
-    r = subprocess.run([sys.executable, "-m", "kpbench", "train", "--data", "synthetic:64", "--out", str(out),
-                        "--epochs", "1", "--batch-size", "16", "--threads", "1", "--no-progress"],
-                       capture_output=True, text=True, timeout=300, preexec_fn=_limited(MIB))
-    assert r.returncode == 2, r.stderr
-    assert one_line_naming(r.stderr, out / "checkpoint.pt") and "file too large" in r.stderr
-    assert not (tmp_path / "deep").exists()
 
 
 @pytest.mark.root
