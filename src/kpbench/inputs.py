@@ -87,9 +87,12 @@ def number(value: object, name: str, *, lo: float, hi: float, integer: bool = Fa
     if ok and math.isfinite(value) and lo <= value <= hi:
         return value  # type: ignore[return-value]
     kind = "a whole number" if integer else "a number"
-    if lo == 0 and not (ok and math.isfinite(value) and value > hi):
-        raise KpbenchError(f"{name} must be a non-negative {kind[2:]}, got {shown(value)}")
-    raise KpbenchError(f"{name} must be {kind} from {lo:g} to {hi:g}, got {shown(value)}")
+    if not ok or not math.isfinite(value):
+        raise KpbenchError(f"{name} must be {kind} from {lo:g} to {hi:g}, got {shown(value)}")
+    if value < lo:
+        least = f"a non-negative {kind[2:]}" if lo == 0 else f"at least {lo:g}"
+        raise KpbenchError(f"{name} must be {least}, got {shown(value)}")
+    raise KpbenchError(f"{name} must be at most {hi:g}, got {shown(value)}")
 
 
 def shown(value: object, width: int = 60) -> str:

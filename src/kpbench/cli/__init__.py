@@ -64,10 +64,19 @@ def _finite(param, process_value):  # noqa: ANN001, ANN202
         for number in out if isinstance(out, (list, tuple)) else (out,):
             if isinstance(number, float) and not math.isfinite(number):
                 name = param.opts[0] if getattr(param, "opts", None) else param.name
-                raise KpbenchError(f"{name} {number}: not a finite number")
+                raise KpbenchError(f"{name} {number}: give {_kind(param)}")
         return out
 
     return finite_process_value
+
+
+def _kind(param) -> str:  # noqa: ANN001
+    """What the option takes, from its declared minimum (typer keeps it on the option, click on its type)."""
+    low = getattr(param, "min", None)
+    low = getattr(getattr(param, "type", None), "min", None) if low is None else low
+    if low is not None and low < 0:
+        return "a finite number"
+    return "a non-negative, finite number" if low == 0 else "a positive, finite number"
 
 
 app = typer.Typer(
