@@ -123,3 +123,14 @@ def shell_structure(script: str) -> list[tuple[str, str]]:
         i += 1
     assert quote is None, "an unterminated quote"
     return out
+
+
+def paths_of(value, prefix=()):
+    """Every (key path) inside a JSON value, the value itself first."""
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from paths_of(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from paths_of(v, prefix + (i,))

@@ -30,7 +30,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import hypothesis_profiles  # noqa: F401 - the profile, before any test is collected
-from helpers import shell_structure  # noqa: E402
+from helpers import paths_of, shell_structure  # noqa: E402
 from kpbench import fmt  # noqa: E402
 from kpbench.cloud.state import read_launch_state, read_plan, state_file, task_file  # noqa: E402
 from kpbench.cloud.tasks import Workload, build_task  # noqa: E402
@@ -170,14 +170,6 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.di
                                                                                            max_size=3), max_leaves=6)
 
 
-def paths_of(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from paths_of(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from paths_of(v, prefix + (i,))
 
 
 def mutated(base: dict, data) -> object:

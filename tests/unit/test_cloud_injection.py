@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from fakes import fake_wheel, load_fake_sky  # noqa: E402
+from fakes import fake_wheel  # noqa: E402
 from helpers import run_kpbench, shell_structure  # noqa: E402
-from kpbench.cloud import PlanConfig, Workload, launch_plan, make_plan, sky_api, write_plan  # noqa: E402
+from kpbench.cloud import PlanConfig, Workload, launch_plan, make_plan, write_plan  # noqa: E402
 from kpbench.cloud.tasks import build_task  # noqa: E402
 from kpbench.cost import load_catalog  # noqa: E402
 from kpbench.cost.catalog import DEFAULT_CATALOG  # noqa: E402
@@ -160,14 +160,6 @@ def test_a_catalog_replacement_that_is_not_a_name_is_refused(tmp_path):
     catalog = own_catalog(tmp_path, "../x", column="replacement")
     code, err, out = plan(tmp_path, "--instances", "g4dn.xlarge", "--catalog", str(catalog))
     assert refused(code, err, out) and "column replacement" in err
-
-
-@pytest.fixture
-def fake_sky():
-    sky = load_fake_sky()
-    sky_api.use(sky)
-    yield sky
-    sky_api.use(None)
 
 
 def test_a_hand_edited_plan_whose_instance_type_is_a_path_launches_nothing(tmp_path, fake_sky):

@@ -14,21 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from fakes import fake_wheel, load_fake_sky  # noqa: E402
+from fakes import fake_wheel  # noqa: E402
 from helpers import run_kpbench  # noqa: E402
-from kpbench.cloud import PlanConfig, collect, launch_plan, make_plan, sky_api, write_plan  # noqa: E402
+from kpbench.cloud import PlanConfig, collect, launch_plan, make_plan, write_plan  # noqa: E402
 from kpbench.cloud.transfer import encode_file  # noqa: E402
 from kpbench.errors import KpbenchError  # noqa: E402
 
 TWO = ["g4dn.xlarge", "g5.xlarge"]
-
-
-@pytest.fixture
-def fake_sky():
-    sky = load_fake_sky()
-    sky_api.use(sky)
-    yield sky
-    sky_api.use(None)
 
 
 def planned(tmp_path: Path, instances=TWO) -> Path:
