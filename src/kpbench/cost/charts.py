@@ -90,7 +90,7 @@ def _plot_estimates(ax, rows: list) -> None:
         ax.errorbar(r.time_s, r.cost_per_run_usd, xerr=[[r.time_s - r.time_low_s], [r.time_high_s - r.time_s]],
                     yerr=[[r.cost_per_run_usd - r.cost_low_usd], [r.cost_high_usd - r.cost_per_run_usd]],
                     fmt="o", mfc="none", color=FRONT_COLOR if r.pareto else "grey", capsize=2, zorder=2, alpha=0.8)
-        ax.annotate(r.label, (r.time_s, r.cost_per_run_usd), textcoords="offset points", xytext=(5, -10), fontsize=7,
+        ax.annotate(chart_text(r.label), (r.time_s, r.cost_per_run_usd), textcoords="offset points", xytext=(5, -10), fontsize=7,
                     color="dimgray")
     front = sorted((r for r in rows if r.pareto), key=lambda r: (r.time_s, -r.cost_per_run_usd))
     if front:
