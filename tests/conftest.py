@@ -171,3 +171,15 @@ def fixed_machine(monkeypatch: pytest.MonkeyPatch) -> None:
                       bandwidth_gb_s=10.0, thread_bandwidth_gb_s=8.0, note="fixed for tests")
     monkeypatch.setattr(machine, "cpu", lambda: cpu)
     monkeypatch.setattr(machine, "host", lambda: machine.Host(dispatch_s=3e-6, module_s=2e-6))
+
+
+@pytest.fixture
+def fake_sky():
+    """The fake SkyPilot SDK (tests/fixtures/cloud/fakesky) behind kpbench.cloud.sky_api for one test."""
+    from fakes import load_fake_sky
+    from kpbench.cloud import sky_api
+
+    sky = load_fake_sky()
+    sky_api.use(sky)
+    yield sky
+    sky_api.use(None)

@@ -77,3 +77,60 @@ def tiny_cfg(**kw):
     from kpbench.train import TrainConfig
 
     return TrainConfig(**({"epochs": 1, "batch_size": 16, "device": "cpu", "precision": "fp32"} | kw))
+
+
+def shell_structure(script: str) -> list[tuple[str, str]]:
+    """What a POSIX shell script does beyond passing words: its operators, comments and expansions.
+
+    Read as sh reads it (single quotes take everything literally; double quotes still expand ``$`` and
+    backticks; a backslash escapes the next character), line by line. Two scripts with the same
+    structure run the same commands; only their words differ. A value that adds a command, a
+    redirection or an expansion changes the structure.
+    """
+    out: list[tuple[str, str]] = []
+    quote = None
+    i = 0
+    while i < len(script):
+        c = script[i]
+        if quote == "'":
+            quote = None if c == "'" else quote
+        elif c == "\\":
+            i += 1  # the next character is taken literally (in double quotes too, for $ ` " \\)
+        elif c in "$`":
+            j = i + 1
+            if c == "$" and script[j:j + 1] in ("(", "{"):
+                close, depth = {"(": ")", "{": "}"}[script[j]], 0
+                while j < len(script):
+                    depth += script[j] in "({"
+                    depth -= script[j] in ")}"
+                    j += 1
+                    if depth == 0 and script[j - 1] == close:
+                        break
+            elif c == "$":
+                while j < len(script) and (script[j].isalnum() or script[j] == "_"):
+                    j += 1
+            else:
+                j = script.index("`", j) + 1 if "`" in script[j:] else len(script)
+            out.append(("expansion", script[i:j]))
+            i = j
+            continue
+        elif quote == '"':
+            quote = None if c == '"' else quote
+        elif c in "'\"":
+            quote = c
+        elif c in ";&|<>()\n" or (c == "#" and (i == 0 or script[i - 1] in " \t\n")):
+            out.append(("operator", c))
+        i += 1
+    assert quote is None, "an unterminated quote"
+    return out
+
+
+def paths_of(value, prefix=()):
+    """Every (key path) inside a JSON value, the value itself first."""
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from paths_of(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from paths_of(v, prefix + (i,))

@@ -135,6 +135,17 @@ def write_bytes(path: str | Path, data: bytes) -> None:
         f.write(data)
 
 
+def write_all(files: dict[Path, bytes]) -> None:
+    """Every file or none: each is written and synced to its temporary sibling first, and only when all are
+    complete are they renamed into place (an error on any leaves every target as it was)."""
+    with contextlib.ExitStack() as stack:
+        for path, data in files.items():
+            f = stack.enter_context(atomic_open(path, "wb"))
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
 

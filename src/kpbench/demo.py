@@ -12,7 +12,9 @@ report says what is missing.
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,6 +25,8 @@ from typing import Any
 from kpbench import atomic
 from kpbench.data import MISSING_STRATEGIES, SYNTHETIC
 from kpbench.errors import KpbenchError
+from kpbench.inputs import JSON_LIMIT_BYTES, read_text
+from kpbench.lock import LOCK_NAME, holder_elsewhere, run_dir_lock
 
 # Enough faces for a real picture of the data, few enough for several epochs in the budget on 2 CPU cores.
 SYNTHETIC_ROWS = 1200
@@ -55,8 +59,13 @@ def run_demo(cfg: DemoConfig, console: Any = None) -> DemoResult:
 
     console = console or Console(highlight=False, soft_wrap=True)  # paths stay on one line
     out = Path(cfg.out_dir)
-    if prepare_out_dir(out, force=cfg.force):
-        console.print(f"Replacing the earlier demo in {out}")
+    with run_dir_lock(out):  # one demo per --out at a time; the runs inside take their own locks
+        if prepare_out_dir(out, force=cfg.force):
+            console.print(f"Replacing the earlier demo in {out}")
+        return _run_steps(cfg, out, console)
+
+
+def _run_steps(cfg: DemoConfig, out: Path, console: Any) -> DemoResult:
     start = time.perf_counter()
     failed: list[str] = []
     steps = 6 if cfg.missing_runs else 5
@@ -71,6 +80,8 @@ def run_demo(cfg: DemoConfig, console: Any = None) -> DemoResult:
             console.print(f"✗ {title}: {message}", style="red", markup=False)
             failed.append(title)
             return None
+        finally:
+            record_written(out)  # what the demo wrote so far: a later demo removes these and only these
         console.print(f"[green]✓[/green] {title} [dim]({time.perf_counter() - t0:.0f} s, "
                       f"{time.perf_counter() - start:.0f} s so far)[/dim]")
         return value
@@ -101,30 +112,92 @@ def run_demo(cfg: DemoConfig, console: Any = None) -> DemoResult:
     return DemoResult(html, failed, wall_s)
 
 
-MARKER = ".kpbench-demo"  # says that a directory is a demo's own, so a second `make demo` may replace it
+MARKER = ".kpbench-demo"  # says that a directory is a demo's own, and lists the files it wrote
+MARKER_SCHEMA = "kpbench.demo/1"
 DEMO_PARTS = ("data", "runs", "records", "report")  # what a demo writes under --out
 
 
 def prepare_out_dir(out: Path, *, force: bool = False) -> bool:
-    """Make `out` ready for a fresh demo; True when an earlier demo's parts were removed.
+    """Make `out` ready for a fresh demo; True when an earlier demo's files were removed.
 
-    An earlier demo (its marker file) is replaced: its runs would refuse a second training into them, and
-    its Record would join the new report as a second machine. Any other non-empty directory is refused
-    (KpbenchError), unless `force`: then the demo writes beside what is there and removes nothing.
+    An earlier demo (its marker file) is replaced, but only the files its marker lists as its own, unchanged
+    since: a file someone else put there, or a run another process holds locked, stops the demo (KpbenchError)
+    with nothing removed. Any other non-empty directory is refused unless `force`: then the demo writes beside
+    what is there and removes only an earlier demo's own files.
     """
     if out.exists() and not out.is_dir():
         raise KpbenchError(f"{out}: exists and is not a directory")
-    entries = {p.name for p in out.iterdir()} if out.is_dir() else set()
-    # A demo from before the marker existed holds only the demo's parts.
-    earlier = MARKER in entries or bool(entries) and entries <= set(DEMO_PARTS)
-    if out.is_dir() and not earlier and any(out.iterdir()) and not force:
+    entries = {p.name for p in out.iterdir()} - {LOCK_NAME} if out.is_dir() else set()
+    earlier = MARKER in entries
+    if entries and not earlier and not force:
         raise KpbenchError(f"{out}: holds files that are not a kpbench demo's; choose another --out, or pass --force")
     if earlier:
-        for part in DEMO_PARTS:
-            shutil.rmtree(out / part, ignore_errors=True)
-    atomic.write_text(out / MARKER, "written by `kpbench demo`: a later demo into this directory replaces "
-                      + ", ".join(DEMO_PARTS) + "\n")
+        _remove_own_files(out, keep_others=force)
+    record_written(out, files=[])
     return earlier
+
+
+def record_written(out: Path, files: list[Path] | None = None) -> None:
+    """The marker, listing every file under the demo's parts now (or ``files``) as written by this demo."""
+    listed = _part_files(out) if files is None else files
+    own = {p.relative_to(out).as_posix(): _identity(p) for p in listed}
+    atomic.write_json(out / MARKER, {"schema": MARKER_SCHEMA, "written_by": "kpbench demo: a later demo into this "
+                                     "directory removes these files, and only these", "files": own})
+
+
+def _remove_own_files(out: Path, *, keep_others: bool) -> None:
+    own = _listed_files(out)
+    files = _part_files(out)
+    for run in sorted({p.parent for p in files if p.name == LOCK_NAME}):
+        holder = holder_elsewhere(run)
+        if holder:
+            raise KpbenchError(f"{run} is in use by {holder}; the earlier demo in {out} was left as it was "
+                               "(wait for that run to finish, or choose another --out)")
+    foreign = [p for p in files if own.get(p.relative_to(out).as_posix()) != _identity(p) and p.name != LOCK_NAME]
+    if foreign and not keep_others:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise KpbenchError(f"{foreign[0]}{more}: not written by the earlier demo in {out} (or changed since); "
+                           "nothing removed: move them away, or choose another --out")
+    for run in sorted({p.parent for p in files} - {out}, key=lambda d: -len(d.parts)):
+        with run_dir_lock(run):  # no one takes a run's lock while its files go
+            for p in files:
+                if p.parent == run and p not in foreign and p.name != LOCK_NAME:
+                    p.unlink(missing_ok=True)
+    for part in DEMO_PARTS:
+        _remove_empty_dirs(out / part)
+
+
+def _listed_files(out: Path) -> dict[str, list[int]]:
+    """The files the earlier demo's marker lists; none for a marker from before the list (nothing is its own)."""
+    try:
+        marker = json.loads(read_text(out / MARKER, what="demo marker", limit=JSON_LIMIT_BYTES))
+    except (KpbenchError, ValueError, RecursionError):
+        return {}
+    files = marker.get("files") if isinstance(marker, dict) and marker.get("schema") == MARKER_SCHEMA else None
+    return files if isinstance(files, dict) else {}
+
+
+def _part_files(out: Path) -> list[Path]:
+    """Every file (and link, never followed) under the demo's parts."""
+    found = []
+    for part in DEMO_PARTS:
+        for root, dirs, names in os.walk(out / part):
+            found += [Path(root) / n for n in names] + [Path(root) / d for d in dirs if (Path(root) / d).is_symlink()]
+    return sorted(found)
+
+
+def _identity(path: Path) -> list[int]:
+    st = path.lstat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _remove_empty_dirs(top: Path) -> None:
+    for root, dirs, _ in os.walk(top, topdown=False):
+        for d in dirs:
+            with contextlib.suppress(OSError):  # not empty: something that is not ours stays
+                (Path(root) / d).rmdir()
+    with contextlib.suppress(OSError):
+        top.rmdir()
 
 
 def _data(cfg: DemoConfig, out: Path, console: Any) -> str:

@@ -8,6 +8,7 @@ dollars, SI prefixes and column headers from unit-carrying names.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -128,3 +129,49 @@ def humanize(key: str) -> str:
         words = " ".join(w.upper() if w == short else w for w in words.split())
     words = words[:1].upper() + words[1:]
     return f"{words} ({unit})" if unit else words
+
+
+# -- text from files (labels, names, messages) for each medium it is shown in --------------------
+# A Record's label, a catalog's notes or a job log's file name may hold anything. Each medium gets
+# its own escaping, applied where the text is rendered: never raw.
+
+# C0 and C1 controls (ESC, BEL, CR …), DEL, bidirectional overrides and isolates, zero-width
+# characters, line and paragraph separators, and lone surrogates (unprintable: they fail to encode).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>!|~$&#])")
+# What makes a line a list item or a heading underline: "- x", "+ x", "1. x", "2) x", "===", "---".
+_LINE_START = re.compile(r"^(\s*)(?:([-+])(?=\s|$)|(\d{1,9})(?=[.)](?:\s|$))|([-=])(?=[-=]*\s*$))")
+
+
+def plain(text: Any) -> str:
+    """``text`` as one printable line: control and invisible characters shown as ``\\xNN``/``\\uNNNN``."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                       str(text))
+
+
+def rich_text(text: Any) -> str:
+    """``plain`` text for a rich console or table cell: markup such as ``[bold]`` shown as typed."""
+    from rich.markup import escape
+
+    return escape(plain(text))
+
+
+def markdown_text(text: Any) -> str:
+    """``plain`` text for Markdown: HTML, links, images, emphasis, code and math shown as typed."""
+    escaped = _MARKDOWN.sub(r"\\\1", plain(text))
+    # a list item or a heading underline at the line's start, escaped: "\- x", "1\. x", "\==="
+    return _LINE_START.sub(lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\" if m.group(3)
+                                                   else "\\" + m.group(4)), escaped)
+
+
+def chart_text(text: Any) -> str:
+    """``plain`` text for matplotlib: a ``$`` is never mathtext (an unbalanced one would fail the figure)."""
+    return plain(text).replace("$", r"\$")
+
+
+def csv_text(value: Any) -> Any:
+    """A CSV cell: text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading quote."""
+    if not isinstance(value, str):
+        return value
+    text = plain(value)  # a tab or carriage return first becomes visible text, so only these four start one
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

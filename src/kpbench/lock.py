@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kpbench.errors import KpbenchError
+from kpbench.inputs import read_text
 
 LOCK_NAME = ".kpbench.lock"
 
@@ -49,8 +50,9 @@ def _key(out_dir: str | Path) -> Path:
 def holder_description(lock_path: Path) -> str:
     """What the lock file says about its holder, for the second writer's error."""
     try:
-        fields = dict(line.split("=", 1) for line in lock_path.read_text(encoding="utf-8").splitlines() if "=" in line)
-    except (OSError, UnicodeDecodeError, ValueError):
+        text = read_text(lock_path, what="run lock", limit=4096)  # a FIFO or a huge file here is no holder's record
+        fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    except (KpbenchError, ValueError):
         fields = {}
     if not fields.get("pid"):
         return "another kpbench process"
@@ -151,6 +153,30 @@ def _enter(out_dir: str | Path) -> tuple[Path, _Held]:
         else:
             held = _held[key] = _acquire(key)
     return key, held
+
+
+def holder_elsewhere(out_dir: str | Path) -> str | None:
+    """Who holds ``out_dir``'s lock when another process (or another open of it) does; None when no one does.
+
+    For code about to remove or replace a directory it did not lock itself: a run still writing there
+    must not lose its files. Takes nothing: a lock found free is released at once.
+    """
+    lock_path = _key(out_dir) / LOCK_NAME
+    if is_locked_here(out_dir):
+        return None
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return holder_description(lock_path)  # unreadable: assume the worst
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return holder_description(lock_path)
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return None
 
 
 def is_locked_here(out_dir: str | Path) -> bool:

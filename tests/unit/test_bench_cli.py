@@ -90,7 +90,7 @@ def test_a_full_disk_after_the_record_keeps_no_record_without_its_event_log(full
         (["--device", "tpu"], "Invalid value for '--device'"),
         (["--price-per-hour", "-1"], "Invalid value for '--price-per-hour'"),
         (["--price-per-hour", "nan"], "--price-per-hour"),
-        (["--price-per-hour", "inf"], "--price-per-hour must be a non-negative number, got inf"),
+        (["--price-per-hour", "inf"], "--price-per-hour inf: give a non-negative, finite number"),
         (["--data", "synthetic:lots"], "expected 'synthetic', 'synthetic:ROWS'"),
         (["--instance-type", "zz9.plural"], "not in the price catalog; pass --price-per-hour"),
     ],

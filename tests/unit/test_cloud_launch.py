@@ -9,19 +9,11 @@ from pathlib import Path
 import pytest
 
 from fakes import THREE_INSTANCES as THREE
-from fakes import fake_plan, load_fake_sky
+from fakes import fake_plan
 from helpers import run_kpbench
 from kpbench.bench.record import SCHEMA_FILES
 from kpbench.cloud import collect, launch_plan, sky_api
 from kpbench.errors import KpbenchError, RunFailed
-
-
-@pytest.fixture
-def fake_sky():
-    sky = load_fake_sky()
-    sky_api.use(sky)
-    yield sky
-    sky_api.use(None)
 
 
 def launch(plan_dir: Path) -> list[str]:

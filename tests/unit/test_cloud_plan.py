@@ -43,7 +43,7 @@ def test_written_yaml_reads_back_as_the_task_dict():
     yaml = pytest.importorskip("yaml")
     cat = load_catalog()
     for itype, nodes in (("g4dn.xlarge", 1), ("g5.12xlarge", 3)):
-        task = build_task(cat.get(itype), Workload(nodes=nodes, data="~/kpbench-data/my faces.zip"),
+        task = build_task(cat.get(itype), Workload(nodes=nodes, data="~/kpbench-data/my-faces.zip"),
                           wheel_name="kpbench-0.1.0-py3-none-any.whl",
                           mounts={"~/kpbench-dist/kpbench-0.1.0-py3-none-any.whl": "/tmp/x.whl"},
                           use_spot=True, price_per_hour=0.5)
@@ -135,7 +135,8 @@ def test_local_data_is_mounted_on_each_cluster(tmp_path, synthetic_dir):
     code, _, err, plan = plan_cli(tmp_path, "--instances", "g4dn.xlarge", "--data", str(synthetic_dir))
     assert code == 0, err
     text = (plan / "g4dn.xlarge.yaml").read_text()
-    assert f'"~/kpbench-data/synthetic": "{synthetic_dir}"' in text and "--data ~/kpbench-data/synthetic" in text
+    # Each Kaggle file on its own (only they are uploaded), into ~/kpbench-data, which bench reads as a directory.
+    assert f'"~/kpbench-data/training.csv": "{synthetic_dir}/training.csv"' in text and "--data ~/kpbench-data " in text
 
 
 def test_missing_data_or_wheel_and_a_used_out_dir_are_one_line_errors(tmp_path):

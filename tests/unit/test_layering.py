@@ -17,7 +17,7 @@ PACKAGE = "kpbench"
 
 # Lowest first. The shared base (anyone may import it) is rank 0; `kpbench` itself (the package root,
 # only __version__) counts as base too; `__main__` is the command line's entry point.
-BASE = ("errors", "atomic", "fmt", "stop", "lock")  # shared by every area; import nothing above them
+BASE = ("errors", "atomic", "fmt", "stop", "lock", "inputs")  # shared by every area; import nothing above them
 AREAS = ("data", "models", "train", "scaling", "bench", "cost", "estimate", "cloud", "report", "demo", "cli")
 RANK = {**{name: 0 for name in BASE}, "": 0, **{name: i for i, name in enumerate(AREAS, 1)}, "__main__": len(AREAS)}
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import paths_of
 from kpbench.bench.record import load_record
 from kpbench.cost.catalog import DEFAULT_CATALOG, REQUIRED_COLUMNS, load_catalog
 from kpbench.cost.compare import compare
@@ -30,15 +31,6 @@ json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
 
 
-def paths_of(value, prefix=()):
-    """Every (key path) inside a JSON value, the value itself first."""
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from paths_of(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from paths_of(v, prefix + (i,))
 
 
 FIXTURE_PATHS = [p for p in paths_of(FIXTURE) if p]

@@ -85,7 +85,7 @@ def test_timing_section_shows_phases_with_spread(full_report):
     init = json.loads(RECORD_CPU.read_text())["figures"]["init_s"]
     assert f"{init['median']:.2f}" in timing and " … " in spread(init)
     assert spread(init) in timing  # median (min … max)
-    assert "Phase (s)" in timing and "unattributed_s" in timing and "wall_s (spawn to exit)" in timing
+    assert "Phase (s)" in timing and "unattributed\\_s" in timing and "wall\\_s (spawn to exit)" in timing  # Markdown-escaped
     assert "timing.png" in timing
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 from kpbench.data import SYNTHETIC
-from kpbench.errors import KpbenchError
+from kpbench.inputs import instance_type, number
 
 
 @dataclass
@@ -34,10 +33,19 @@ class BenchConfig:
         return asdict(self)
 
     def check(self) -> BenchConfig:
-        """Refuse a price that would poison every later compare (the CLI's ranges are checked by typer)."""
-        price = self.price_per_hour
-        if price is not None and (not math.isfinite(price) or price < 0):
-            raise KpbenchError(f"--price-per-hour must be a non-negative number, got {price}")
+        """Refuse, before any repeat runs, a number that is not finite and in range (a price that would
+        poison every later compare, a repeat count no machine finishes) and an instance type that is not a name."""
+        if self.instance_type is not None:
+            instance_type(self.instance_type, "--instance-type")
+        for option, value, lo, hi, integer in (
+            ("--price-per-hour", self.price_per_hour, 0, 1e5, False), ("--repeats", self.repeats, 1, 1000, True),
+            ("--warmup", self.warmup_repeats, 0, 100, True), ("--epochs", self.epochs, 1, 100_000, True),
+            ("--time-budget", self.time_budget_s, 0.1, 1e7, False), ("--target-rmse", self.target_rmse_px, 0, 1e9, False),
+            ("--batch-size", self.batch_size, 1, 1 << 20, True), ("--rows", self.rows, 1, 10**8, True),
+            ("--seed", self.seed, 0, 2**32 - 1, True),
+        ):
+            if value is not None:
+                number(value, option, lo=lo, hi=hi, integer=integer)
         return self
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kpbench import atomic
 from kpbench.errors import KpbenchError
-from kpbench.fmt import percent
+from kpbench.fmt import markdown_text, percent
 from kpbench.fmt import sig4 as _num
 
 COLUMNS = ("group", "name", "unit", "median", "mean", "stdev", "min", "max", "olympic_mean", "cv", "n")
@@ -48,12 +48,13 @@ def to_markdown(record: dict) -> str:
     cfg, machine, flops = record["config"], record["machine"], record["flops"]
     where = machine.get("instance_type") or machine.get("gpu") or machine.get("cpu_model") or "this machine"
     reps = record["repeats"]
+    md = markdown_text  # the label, machine and data are the user's text: shown as typed, never rendered
     lines = [
-        f"### {record.get('label') or cfg['model']} on {where}",
+        f"### {md(record.get('label') or cfg['model'])} on {md(where)}",
         "",
-        f"{cfg['model']}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, {cfg['precision']} on "
-        f"{cfg['device']}, data {cfg['data']} ({record['data_load']}); "
-        f"{reps['completed']} of {reps['requested']} repeats ok, {reps['warmup']} warm-up.",
+        md(f"{cfg['model']}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, {cfg['precision']} on "
+           f"{cfg['device']}, data {cfg['data']} ({record['data_load']}); "
+           f"{reps['completed']} of {reps['requested']} repeats ok, {reps['warmup']} warm-up."),
         "",
         "| Figure | Mean ± σ | Median | Min … Max | Unit |",
         "|:---|---:|---:|---:|:---|",
@@ -66,9 +67,9 @@ def to_markdown(record: dict) -> str:
         )
     if flops.get("achieved_flops_per_s"):
         mfu = "n/a" if flops.get("mfu") is None else percent(flops["mfu"], 2)
-        lines += ["", f"Achieved {flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} ({flops['peak_note']})."]
+        lines += ["", md(f"Achieved {flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} ({flops['peak_note']}).")]
     for warning in record.get("warnings", []):
-        lines += ["", f"> Warning: {warning}"]
+        lines += ["", f"> Warning: {md(warning)}"]
     return "\n".join(lines) + "\n"
 
 

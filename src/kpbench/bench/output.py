@@ -9,10 +9,9 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
-from rich.markup import escape
 
 from kpbench.bench.stats import CV_WARN_FRACTION
-from kpbench.fmt import percent
+from kpbench.fmt import percent, plain, rich_text
 from kpbench.fmt import quantity as _fmt
 
 
@@ -44,26 +43,26 @@ def print_record(record: dict, path: str | None = None, *, console: Console | No
     where = machine.get("instance_type") or machine.get("gpu") or machine.get("cpu_model")
     start = "cold (page cache evicted before each repeat)" if record.get("cold") else "warm"
     console.print(
-        f"[bold underline]Benchmark:[/] {escape(cfg['model'])}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, "
-        f"{cfg['precision']} on {cfg['device']} ({escape(str(where))}); data {escape(cfg['data'])} "
+        f"[bold underline]Benchmark:[/] {rich_text(cfg['model'])}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, "
+        f"{rich_text(cfg['precision'])} on {rich_text(cfg['device'])} ({rich_text(str(where))}); data {rich_text(cfg['data'])} "
         f"({record['data_load']}, {cfg['rows']} rows); {start}"
     )
     if cfg.get("speed_path"):
         from kpbench.train.output import speed_line
 
-        console.print(f"[bold]Speed path:[/] {escape(speed_line(cfg['speed_path']))}")
+        console.print(f"[bold]Speed path:[/] {rich_text(speed_line(cfg['speed_path']))}")
     for name, fig in record["figures"].items():
         print_figure(console, name, fig)
     print_split(console, record)
     _print_flops(console, record["flops"])
     if machine.get("price_per_hour") is not None:
-        where = f" ({machine['instance_type']})" if machine.get("instance_type") else ""
+        where = f" ({rich_text(machine['instance_type'])})" if machine.get("instance_type") else ""
         console.print(f"  [bold]Price[/] ${machine['price_per_hour']:.4g}/h{where}")
     for failed in reps["failed"]:
-        console.print(f"  [red]Repeat {failed['repeat']} failed:[/] {escape(failed['error'])}")
+        console.print(f"  [red]Repeat {failed['repeat']} failed:[/] {rich_text(failed['error'])}")
     _print_warnings(console, record)
     if path:
-        console.print(f"Record: [bold]{escape(str(path))}[/]")
+        console.print(f"Record: [bold]{rich_text(str(path))}[/]")
 
 
 def split_rows(record: dict) -> list[tuple[str, dict, float | None]]:
@@ -100,7 +99,7 @@ def _print_flops(console: Console, flops: dict) -> None:
     mfu = "n/a" if flops["mfu"] is None else percent(flops["mfu"], 1)
     console.print(
         f"  [bold]FLOPs[/] {flops['train_flops_per_image'] / 1e6:.1f} MFLOP/image (train), achieved "
-        f"{flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} [dim]({escape(flops['peak_note'])})[/]"
+        f"{flops['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s, MFU {mfu} [dim]({rich_text(flops['peak_note'])})[/]"
     )
 
 
@@ -115,12 +114,12 @@ def _print_warnings(console: Console, record: dict) -> None:
         )
     for warning in record.get("warnings", []):
         if ": cv " not in warning:
-            console.print(f"  [yellow]Warning:[/] {escape(warning)}")
+            console.print(f"  [yellow]Warning:[/] {rich_text(warning)}")
 
 
 def print_warning(message: str) -> None:
     """One warning line on stderr, as every kpbench warning (never wrapped: one line)."""
-    print(f"kpbench: warning: {message}", file=sys.stderr)
+    print(f"kpbench: warning: {plain(message)}", file=sys.stderr)
 
 
 class RepeatProgress:
@@ -146,4 +145,4 @@ class RepeatProgress:
                 f"{f['images_per_s']:.1f} images/s, init {f['init_s']:.2f} s[/]"
             )
         else:
-            self.console.print(f"[red]bench:   failed:[/] {escape(result.get('error', ''))}")
+            self.console.print(f"[red]bench:   failed:[/] {rich_text(result.get('error', ''))}")

@@ -25,6 +25,7 @@ from kpbench.bench.stats import figure, spread_warning
 from kpbench.bench.validate import SchemaViolation, validate
 from kpbench.errors import KpbenchError, RunFailed
 from kpbench.fmt import percent
+from kpbench.inputs import read_text
 
 SCHEMA = "kpbench.record/2"
 SCHEMA_FILE = Path(__file__).with_name("record.schema.json")
@@ -60,22 +61,20 @@ def load_record(path: str | Path) -> Record:
 def read_json(path: Path) -> Any:
     """A JSON file's values (parse_json's rules); KpbenchError naming the file when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KpbenchError(f"{path}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise KpbenchError(f"{path.name}: not valid JSON ({e})") from None
-    except OSError as e:
-        raise KpbenchError(f"{path}: cannot read ({e.strerror or e})") from None
+        text = read_text(path, what="Record")  # a regular file of at most 16 MiB: /dev/zero never ends
+    except KpbenchError as e:
+        if "not UTF-8" in str(e):
+            raise KpbenchError(f"{path.name}: not valid JSON (not UTF-8 text)") from None
+        raise
     return parse_json(text, path.name)
 
 
-def parse_json(text: str, name: str) -> Any:
+def parse_json(text: str, name: str, what: str = "kpbench Record") -> Any:
     """JSON text as Python values; NaN, Infinity and absurd nesting are refused, naming ``name``."""
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise KpbenchError(f"{name}: not a kpbench Record (JSON nested too deeply)") from None
+        raise KpbenchError(f"{name}: not a {what} (JSON nested too deeply)") from None
     except ValueError as e:  # JSONDecodeError, the constants above, over-long integers
         raise KpbenchError(f"{name}: not valid JSON ({' '.join(str(e).split())})") from None
 

@@ -1,7 +1,8 @@
 """Check a JSON value against record.schema.json: types and ranges, one message naming the bad value.
 
-The subset of JSON Schema that record.schema.json uses (type, const, enum, minimum,
-pattern, properties, required, additionalProperties, items, minItems, $ref to $defs),
+The subset of JSON Schema that record.schema.json and the cloud state files use (type, const,
+enum, minimum, maximum, maxLength, pattern, properties, required, additionalProperties, items,
+minItems, maxItems, $ref to $defs),
 so the schema file stays the one definition and jsonschema stays a test-only
 dependency (tests check that both agree). Numbers must be finite: Python's json
 reads ``1e400`` as infinity and ``NaN`` as a float, which no Record holds.
@@ -65,6 +66,10 @@ def _check_scalar(value: Any, schema: dict, where: str) -> None:
             raise SchemaViolation(where, f"{_kind(value)}, expected {' or '.join(types)}")
     if "minimum" in schema and _JSON_TYPES["number"](value) and value < schema["minimum"]:
         raise SchemaViolation(where, f"{value} is below the minimum {schema['minimum']}")
+    if "maximum" in schema and _JSON_TYPES["number"](value) and value > schema["maximum"]:
+        raise SchemaViolation(where, f"{value} is above the maximum {schema['maximum']}")
+    if "maxLength" in schema and isinstance(value, str) and len(value) > schema["maxLength"]:
+        raise SchemaViolation(where, f"a text of {len(value)} characters, at most {schema['maxLength']} allowed")
     if "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"], value):
         raise SchemaViolation(where, f"{_show(value)} is not in the expected form")
 
@@ -88,6 +93,8 @@ def _check_object(value: dict, schema: dict, root: dict, where: str) -> None:
 def _check_array(value: list, schema: dict, root: dict, where: str) -> None:
     if len(value) < schema.get("minItems", 0):
         raise SchemaViolation(where, f"{len(value)} items, expected at least {schema['minItems']}")
+    if len(value) > schema.get("maxItems", len(value)):
+        raise SchemaViolation(where, f"{len(value)} items, at most {schema['maxItems']} allowed")
     if "items" in schema:
         for i, item in enumerate(value):
             validate(item, schema["items"], root=root, where=f"{where}[{i}]")

@@ -35,6 +35,49 @@ class _Group(TyperGroup):
         except KeyboardInterrupt as e:
             raise _Stopped() from e
 
+    def resolve_command(self, ctx, args):  # noqa: ANN001, ANN201 - click's signature
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None:
+            finite_numbers(cmd)
+        return name, cmd, rest
+
+
+def finite_numbers(cmd) -> None:  # noqa: ANN001 - a click Command of whichever click typer uses
+    """Every float option of ``cmd`` (and of its subcommands) refuses nan and ±inf where it is parsed.
+
+    click's float types accept them, and its ranges too (nan compares false with every bound), so
+    ``--max-cost nan`` would pass any budget: refused here, once, for every option of every command.
+    """
+    for param in cmd.params:
+        if not getattr(param, "_kpbench_finite", False):
+            param.process_value = _finite(param, param.process_value)
+            param._kpbench_finite = True
+    for sub in getattr(cmd, "commands", {}).values():
+        finite_numbers(sub)
+
+
+def _finite(param, process_value):  # noqa: ANN001, ANN202
+    import math
+
+    def finite_process_value(ctx, value):  # noqa: ANN001, ANN202
+        out = process_value(ctx, value)
+        for number in out if isinstance(out, (list, tuple)) else (out,):
+            if isinstance(number, float) and not math.isfinite(number):
+                name = param.opts[0] if getattr(param, "opts", None) else param.name
+                raise KpbenchError(f"{name} {number}: give {_kind(param)}")
+        return out
+
+    return finite_process_value
+
+
+def _kind(param) -> str:  # noqa: ANN001
+    """What the option takes, from its declared minimum (typer keeps it on the option, click on its type)."""
+    low = getattr(param, "min", None)
+    low = getattr(getattr(param, "type", None), "min", None) if low is None else low
+    if low is not None and low < 0:
+        return "a finite number"
+    return "a non-negative, finite number" if low == 0 else "a positive, finite number"
+
 
 app = typer.Typer(
     cls=_Group,
@@ -104,7 +147,9 @@ def _run(argv: list[str]) -> object:
     except Interrupted as e:  # the command stopped cleanly and says how to continue
         text = " ".join(str(e).split())
         prefix = "" if text.startswith("interrupted") else f"interrupted ({signal.Signals(e.signum).name}): "
-        print(f"kpbench: {prefix}{text}", file=sys.stderr)
+        from kpbench.fmt import plain
+
+        print(f"kpbench: {prefix}{plain(text)}", file=sys.stderr)
         sys.exit(e.exit_code)
     except KpbenchError as e:  # RunFailed carries its own exit code
         _fail(str(e), getattr(e, "exit_code", 2))
@@ -156,5 +201,7 @@ def _interrupted(signum: int, argv: list[str]) -> None:
 
 def _fail(message: str, code: int = 2) -> None:
     # One line: a multi-line message is folded so scripts can grep it.
-    print("kpbench: error: " + " ".join(message.split()), file=sys.stderr)
+    from kpbench.fmt import plain  # a file name or label in the message is shown, never run by the terminal
+
+    print("kpbench: error: " + plain(" ".join(message.split())), file=sys.stderr)
     sys.exit(code)

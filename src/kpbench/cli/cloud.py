@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from kpbench.cli.group import command_group
+from kpbench.fmt import plain
 
 cloud_app, register = command_group("cloud", "Bench cloud instances through SkyPilot: plan, launch, collect.")
 
@@ -51,7 +52,7 @@ def plan_command(
                      records=list(record or []), catalog=catalog, wheel=wheel, replace_retired=replace_retired)
     plan = make_plan(cfg)
     for w in plan.warnings:
-        print(f"kpbench: warning: {w}", file=sys.stderr)
+        print(f"kpbench: warning: {plain(w)}", file=sys.stderr)
     written = write_plan(plan, out, wheel=wheel, data=data)
     print_plan(plan)
     print(f"Plan: {written} ({len(plan.entries)} tasks); next: kpbench cloud launch {written}")
@@ -84,7 +85,7 @@ def collect_command(
     result = collect(plan_dir)
     report = write_report(result.records, [], Path(plan_dir).absolute() / REPORT_DIR) if result.records else None
     for w in result.warnings:
-        print(f"kpbench: warning: {w}", file=sys.stderr)
+        print(f"kpbench: warning: {plain(w)}", file=sys.stderr)
     if result.comparison is not None:
         print_comparison(result.comparison)
     print(f"Records: {len(result.records)} bench, {len(result.others)} other in {Path(plan_dir) / 'records'}")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from kpbench import atomic
 from kpbench.bench.record import SCHEMA_FILES, check_record
-from kpbench.cloud.launch import LAUNCH_DIR
-from kpbench.cloud.plan import read_plan
-from kpbench.cloud.transfer import decode_log, loads, record_name_ok
+from kpbench.cloud.state import log_file, own_subdir, read_launch_states, read_plan
+from kpbench.cloud.transfer import decode_log, loads, open_log, record_name_ok
 from kpbench.errors import KpbenchError, RunFailed
+from kpbench.lock import run_dir_lock
 
 RECORDS_DIR, COMPARE_DIR, REPORT_DIR = "records", "compare", "report"
 
@@ -39,10 +39,19 @@ def collect(plan_dir: Path, *, compare_records: bool = True) -> Collected:
     """
     plan_dir = Path(plan_dir).absolute()
     read_plan(plan_dir)
-    launches = _launches(plan_dir)
+    with run_dir_lock(plan_dir):  # not while a launch of this plan still writes its logs
+        return _collect(plan_dir, compare_records)
+
+
+def _collect(plan_dir: Path, compare_records: bool) -> Collected:
+    launches = read_launch_states(plan_dir)
+    for sub in (RECORDS_DIR, COMPARE_DIR, REPORT_DIR):
+        own_subdir(plan_dir, sub)
     out = Collected()
+    files: dict[Path, bytes] = {}
     for state in launches:
-        _collect_one(plan_dir, state, out)
+        _collect_one(plan_dir, state, out, files)
+    atomic.write_all(files)  # every Record or none: a bad one found above has stopped collect already
     if not out.records and not out.others:
         raise RunFailed(f"no Record in the job logs of {plan_dir} "
                         + (f"({'; '.join(out.warnings)})" if out.warnings else ""))
@@ -54,46 +63,36 @@ def collect(plan_dir: Path, *, compare_records: bool = True) -> Collected:
     return out
 
 
-def _launches(plan_dir: Path) -> list[dict]:
-    files = sorted((plan_dir / LAUNCH_DIR).glob("*.json"))
-    if not files:
-        raise KpbenchError(f"{plan_dir}: nothing launched yet (no {LAUNCH_DIR}/); run `kpbench cloud launch {plan_dir}`")
-    states = []
-    for f in files:
-        try:
-            states.append(json.loads(f.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise KpbenchError(f"{f}: unreadable launch state ({e})") from None
-    return states
-
-
-def _collect_one(plan_dir: Path, state: dict, out: Collected) -> None:
-    name = state.get("instance_type", "?")
-    log = plan_dir / str(state.get("log") or "")
-    if not log.is_file():
-        out.warnings.append(f"{name}: no job log ({state.get('status')}: {state.get('error') or 'no job ran'})")
+def _collect_one(plan_dir: Path, state: dict, out: Collected, files: dict[Path, bytes]) -> None:
+    """The results in one instance type's job log, checked, into ``files`` (nothing written here)."""
+    name = state["instance_type"]
+    log = plan_dir / log_file(name)  # derived from the checked instance type, never a path from the state
+    if not log.exists() and not log.is_symlink():
+        out.warnings.append(f"{name}: no job log ({state['status']}: {state.get('error') or 'no job ran'})")
         return
-    with open(log, encoding="utf-8", errors="replace") as f:
+    with open_log(log) as f:
         decoded = decode_log(f)
     out.warnings += [f"{name}: {p}" for p in decoded.problems]
     if not decoded.files:
-        out.warnings.append(f"{name}: no Record in its log ({state.get('status')}, exit {state.get('job_exit_code')})")
+        out.warnings.append(f"{name}: no Record in its log ({state['status']}, exit {state.get('job_exit_code')})")
         return
     block = cloud_block(state, decoded.job_start_s, decoded.setup_start_s, out.warnings)
     for fname, data in decoded.files.items():
         obj = loads(data)
         if obj is None or not record_name_ok(fname):
-            out.warnings.append(f"{name}: {fname!r} in its log is not a JSON result; skipped")
+            out.warnings.append(f"{name}: {fname[:80]!r} in its log is not a JSON result; skipped")
             continue
         path = plan_dir / RECORDS_DIR / fname
+        if path in files:
+            raise KpbenchError(f"{log} ({name}): {fname} was sent home by another job too; nothing collected")
         if is_bench_record(obj):
             if block is not None:
                 obj["cloud"] = block
-            check_record(obj, fname)
+            check_record(obj, f"{log} ({name}): {fname}")
             out.records.append(path)
         else:
             out.others.append(path)
-        atomic.write_json(path, obj)
+        files[path] = (json.dumps(obj, indent=2) + "\n").encode("utf-8")
 
 
 def is_bench_record(obj: dict) -> bool:
@@ -104,7 +103,7 @@ def is_bench_record(obj: dict) -> bool:
 def cloud_block(state: dict, stamp_job_s: float | None, stamp_setup_s: float | None,
                 warnings: list[str]) -> dict | None:
     """The Record's "cloud" property; None (with a warning) when the job's start is unknown."""
-    launched = state.get("launched_at_s")
+    launched = state["launched_at_s"]
     start, source = state.get("job_start_at_s"), "sky.queue start_at"
     if start is None:
         start, source = stamp_job_s, "task timestamp (KPBENCH-JOB-START)"
@@ -121,7 +120,7 @@ def cloud_block(state: dict, stamp_job_s: float | None, stamp_setup_s: float | N
         "job_start_source": source,
         "instance_type": state["instance_type"],
         "use_spot": bool(state.get("use_spot")),
-        "nodes": int(state.get("nodes") or 1),
+        "nodes": state["nodes"],
         "provider": "aws",
     }
     if stamp_setup_s is not None and stamp_job_s is not None and stamp_job_s >= stamp_setup_s:

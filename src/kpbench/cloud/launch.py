@@ -19,12 +19,12 @@ from pathlib import Path
 
 from kpbench import atomic
 from kpbench.cloud import sky_api
-from kpbench.cloud.plan import read_plan
+from kpbench.cloud.state import LAUNCH_DIR, LOG_DIR, log_file, own_subdir, read_plan, state_file, task_file
 from kpbench.cloud.tasks import task_name
 from kpbench.errors import Interrupted, KpbenchError, RunFailed
+from kpbench.lock import run_dir_lock
 from kpbench.stop import stop_on_signals
 
-LAUNCH_DIR, LOG_DIR = "launch", "logs"
 FINISHED = ("succeeded", "launch-failed", "job-failed", "timed-out", "interrupted")
 JOIN_AFTER_STOP_S = 30.0  # how long Ctrl-C waits for the workers once their clusters are down
 
@@ -69,6 +69,12 @@ def launch_plan(plan_dir: Path, *, parallel: int | None = None, say: Callable[[s
     if parallel is not None and parallel < 1:
         raise KpbenchError(f"--parallel must be at least 1, got {parallel}")
     plan_dir = Path(plan_dir).absolute()
+    read_plan(plan_dir)  # a plan directory, before its lock is taken (the lock would create it)
+    with run_dir_lock(plan_dir):  # one launch or collect of a plan at a time
+        return _launch_all(plan_dir, parallel, say, poll_s)
+
+
+def _launch_all(plan_dir: Path, parallel: int | None, say: Callable[[str], None], poll_s: float) -> list[Launched]:
     plan = read_plan(plan_dir)
     if (plan_dir / LAUNCH_DIR).exists():
         raise KpbenchError(f"{plan_dir}: this plan was launched already ({LAUNCH_DIR}/ exists); "
@@ -80,16 +86,16 @@ def launch_plan(plan_dir: Path, *, parallel: int | None = None, say: Callable[[s
     sky_api.sky()
     sky_api.check_aws()
     work = plan["workload"]
-    tasks = [(e, _task(plan_dir / e["yaml"])) for e in plan["entries"]]
+    tasks = [(e, _task(plan_dir / task_file(e["instance_type"]))) for e in plan["entries"]]
     suffix = secrets.token_hex(2)
-    states = [Launched(e["instance_type"], f"{task_name(e['instance_type'])}-{suffix}"[:40], e["yaml"],
-                       bool(plan.get("use_spot")), int(work.get("nodes", 1)), float(work["max_minutes"]),
-                       log=f"{LOG_DIR}/{e['instance_type']}.log") for e, _ in tasks]
-    (plan_dir / LOG_DIR).mkdir(exist_ok=True)
+    states = [Launched(e["instance_type"], f"{task_name(e['instance_type'])}-{suffix}"[:40],
+                       task_file(e["instance_type"]), plan["use_spot"], work["nodes"], work["max_minutes"],
+                       log=str(log_file(e["instance_type"]))) for e, _ in tasks]
+    own_subdir(plan_dir, LOG_DIR).mkdir(exist_ok=True)
     for s in states:
         _save(plan_dir, s)
     slots = threading.Semaphore(parallel or len(states))
-    threads = [threading.Thread(target=_run_one, args=(plan_dir, s, t, int(plan["autostop_minutes"]), slots),
+    threads = [threading.Thread(target=_run_one, args=(plan_dir, s, t, plan["autostop_minutes"], slots),
                                 name=f"kpbench-{s.instance_type}", daemon=True)
                for s, (_, t) in zip(states, tasks)]
     with stop_on_signals() as stop:
@@ -186,13 +192,13 @@ def _launch_one(plan_dir: Path, s: Launched, task, autostop_minutes: int) -> Non
         if s.finished:  # stopped while the request was being sent: it must not provision
             sky_api.cancel([s.request_id])
             return
-        with open(plan_dir / LOG_DIR / f"{s.instance_type}.launch.log", "w", encoding="utf-8") as log:
+        with open(plan_dir / log_file(s.instance_type, launch=True), "w", encoding="utf-8") as log:
             job_id, _handle = sky_api.wait(s.request_id, log)
         if s.finished:
             return
         s.job_id, s.status = job_id, "running"
         _save(plan_dir, s)
-        with open(plan_dir / s.log, "w", encoding="utf-8") as log:
+        with open(plan_dir / log_file(s.instance_type), "w", encoding="utf-8") as log:
             s.job_exit_code = sky_api.tail_logs(s.cluster, job_id, log)
         try:
             s.job_start_at_s = sky_api.job_start_at(s.cluster, job_id)
@@ -231,4 +237,4 @@ def _report_down_failures(states: list[Launched], say) -> None:
 
 
 def _save(plan_dir: Path, s: Launched) -> None:
-    atomic.write_json(plan_dir / LAUNCH_DIR / f"{s.instance_type}.json", s.to_dict())
+    atomic.write_json(plan_dir / state_file(s.instance_type), s.to_dict())

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kpbench.fmt import plain, rich_text
+
 if TYPE_CHECKING:
     from kpbench.cloud.plan import Plan
 
@@ -24,10 +26,11 @@ def print_plan(plan: Plan) -> None:
         table.add_column(name, justify=justify, overflow="fold")
     for e in plan.entries:
         gpu = f"{e.instance.gpu_count}× {e.instance.gpu}" if e.instance.gpu_count else "–"
-        table.add_row(e.instance.instance_type, gpu, f"{e.price_per_hour:g}", f"{e.estimate.seconds:.0f}",
-                      f"{e.estimate.cost_usd:.2f}", f"{e.upper_bound_usd:.2f}", e.estimate.basis)
+        table.add_row(rich_text(e.instance.instance_type), rich_text(gpu), f"{e.price_per_hour:g}",
+                      f"{e.estimate.seconds:.0f}", f"{e.estimate.cost_usd:.2f}", f"{e.upper_bound_usd:.2f}",
+                      rich_text(e.estimate.basis))
     console = Console()
     console.print(table)
     console.print(f"estimated total ${plan.total_usd:.2f}; at most ${plan.upper_bound_usd:.2f} "
-                  f"(every cluster to --max-minutes; prices from {Path(plan.catalog_path).name})",
+                  f"(every cluster to --max-minutes; prices from {plain(Path(plan.catalog_path).name)})",
                   highlight=False, markup=False)

@@ -8,7 +8,6 @@ the kpbench wheel every task installs. It is written whole or not at all.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import shutil
 import tempfile
@@ -18,16 +17,29 @@ from pathlib import Path
 
 from kpbench import atomic
 from kpbench.bench.record import load_record
-from kpbench.cloud.tasks import REMOTE_DATA_DIR, REMOTE_WHEEL_DIR, Workload, build_task, to_yaml, torch_index_url
+from kpbench.cloud.state import PLAN_FILE, PLAN_SCHEMA, read_plan, task_file
+from kpbench.cloud.tasks import (
+    FILE_NAME,
+    LOCAL_PATH,
+    REMOTE_DATA_DIR,
+    REMOTE_WHEEL_DIR,
+    SYNTHETIC_SPEC,
+    Workload,
+    build_task,
+    check_workload_numbers,
+    to_yaml,
+    torch_index_url,
+)
 from kpbench.cloud.wheel import build_wheel, check_wheel
 from kpbench.cost.billing import cost_usd
 from kpbench.cost.catalog import Catalog, Instance, load_catalog
 from kpbench.cost.records import median
 from kpbench.errors import KpbenchError
+from kpbench.inputs import number, shown
 
-PLAN_FILE = "plan.json"
-PLAN_SCHEMA = "kpbench.cloud-plan/1"
+__all__ = ["PLAN_FILE", "PLAN_SCHEMA", "Plan", "PlanConfig", "make_plan", "read_plan", "write_plan"]
 AUTOSTOP_MINUTES = 10  # SkyPilot's own safety net: an idle cluster goes down after this
+MAX_COST_USD = 1e6
 
 
 @dataclass
@@ -63,7 +75,7 @@ class Entry:
 
     @property
     def yaml_name(self) -> str:
-        return f"{self.instance.instance_type}.yaml"
+        return task_file(self.instance.instance_type)
 
     def to_dict(self) -> dict:
         return {"instance_type": self.instance.instance_type, "yaml": self.yaml_name,
@@ -93,10 +105,11 @@ class Plan:
 
 def make_plan(cfg: PlanConfig) -> Plan:
     """Resolve instances, price and estimate them, check the budget. Writes nothing."""
-    catalog = load_catalog(cfg.catalog)
     w = cfg.workload
-    if w.repeats < 1 or w.nodes < 1 or not (w.max_minutes > 0) or (w.epochs is not None and w.epochs < 1):
-        raise KpbenchError("--repeats, --nodes and --epochs must be at least 1 and --max-minutes above 0")
+    check_workload_numbers(w)
+    if cfg.max_cost_usd is not None:
+        number(cfg.max_cost_usd, "--max-cost", lo=0, hi=MAX_COST_USD)
+    catalog = load_catalog(cfg.catalog)
     _check_model(w.model)
     instances, warnings = resolve_instances(cfg.instances, catalog, replace_retired=cfg.replace_retired)
     records = [load_record(p) for p in cfg.records]
@@ -212,7 +225,10 @@ def write_plan(plan: Plan, out_dir: Path, *, wheel: Path | None, data: str) -> P
     out_dir = Path(out_dir).absolute()
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise KpbenchError(f"{out_dir}: already exists and is not empty; choose a new --out")
-    data_remote, data_local = _data_mount(data)
+    if not LOCAL_PATH.fullmatch(str(out_dir)):
+        raise KpbenchError(f"--out {shown(str(out_dir))}: the tasks name it for SkyPilot to copy from, and it holds "
+                           "quotes, $, ` or \\; choose a directory of letters, digits, spaces and - _ . , + = @")
+    data_remote, data_mounts = _data_mounts(data)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -222,9 +238,7 @@ def write_plan(plan: Plan, out_dir: Path, *, wheel: Path | None, data: str) -> P
             built = Path(shutil.copy2(check_wheel(wheel), tmp / "dist" / wheel.name))
         else:
             built = build_wheel(tmp / "dist")
-        mounts = {f"{REMOTE_WHEEL_DIR}/{built.name}": str(out_dir / "dist" / built.name)}
-        if data_local:
-            mounts[data_remote] = data_local
+        mounts = {f"{REMOTE_WHEEL_DIR}/{built.name}": str(out_dir / "dist" / built.name), **data_mounts}
         workload = Workload(**{**plan.workload.to_dict(), "data": data_remote})
         for e in plan.entries:
             # The shipped catalog travels in the wheel; a spot or own-catalog price must be passed along.
@@ -242,15 +256,27 @@ def write_plan(plan: Plan, out_dir: Path, *, wheel: Path | None, data: str) -> P
     return out_dir
 
 
-def _data_mount(data: str) -> tuple[str, str | None]:
-    """(the --data the task passes, the local path SkyPilot copies there or None)."""
-    if data == "synthetic" or data.startswith("synthetic:"):
-        return data, None
+def _data_mounts(data: str) -> tuple[str, dict[str, str]]:
+    """(the --data the task passes, {remote path: local file} for SkyPilot to copy): the Kaggle files only."""
+    if SYNTHETIC_SPEC.fullmatch(data):
+        return data, {}
+    if data.startswith("synthetic"):
+        raise KpbenchError(f"--data {shown(data)}: expected 'synthetic', 'synthetic:ROWS' or 'synthetic:ROWS:SEED'")
+    from kpbench.data.dataset_files import dataset_files
+
     local = Path(data).expanduser()
-    if not local.exists():
-        raise KpbenchError(f"{data}: no such file or directory (--data: Kaggle files, or 'synthetic')")
-    local = local.resolve()
-    return f"{REMOTE_DATA_DIR}/{local.name}", str(local)
+    try:
+        files = dataset_files(local)
+    except KpbenchError as e:
+        raise KpbenchError(f"--data: {e}") from None
+    mounts = {}
+    for f in files:
+        if not FILE_NAME.fullmatch(f.name):
+            raise KpbenchError(f"--data: {shown(f.name)}: rename it to letters, digits and . _ + - (it names a "
+                               "file on the cluster)")
+        mounts[f"{REMOTE_DATA_DIR}/{f.name}"] = str(f.resolve())
+    remote = REMOTE_DATA_DIR if local.is_dir() else f"{REMOTE_DATA_DIR}/{local.name}"
+    return remote, mounts
 
 
 def _plan_json(plan: Plan, wheel_name: str, workload: Workload) -> dict:
@@ -261,17 +287,3 @@ def _plan_json(plan: Plan, wheel_name: str, workload: Workload) -> dict:
             "use_spot": plan.spot, "autostop_minutes": AUTOSTOP_MINUTES, "workload": workload.to_dict(),
             "total_estimate_usd": plan.total_usd, "upper_bound_usd": plan.upper_bound_usd,
             "warnings": plan.warnings, "entries": [e.to_dict() for e in plan.entries]}
-
-
-def read_plan(plan_dir: Path) -> dict:
-    """plan.json of a plan directory; one-line errors for anything else."""
-    path = Path(plan_dir) / PLAN_FILE
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise KpbenchError(f"{plan_dir}: not a plan directory (no {PLAN_FILE}; write one with `kpbench cloud plan`)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise KpbenchError(f"{path}: unreadable plan ({e})") from None
-    if not isinstance(obj, dict) or obj.get("schema") != PLAN_SCHEMA or not isinstance(obj.get("entries"), list):
-        raise KpbenchError(f"{path}: not a {PLAN_SCHEMA} plan")
-    return obj

@@ -3,6 +3,11 @@
 The task is plain data (a dict in SkyPilot's task-YAML layout) so that it can be written,
 validated by SkyPilot's own schema, and launched with ``sky launch FILE`` by hand as well as by
 ``kpbench cloud launch``. ``to_yaml`` writes it without needing PyYAML.
+
+No value reaches ``setup``, ``run`` or ``file_mounts`` unchecked: each is refused unless it matches a
+strict pattern of its kind (``check_task_values``), and every word of a command is quoted for the
+remote shell (``shlex.quote``) except ``Shell`` text, which only kpbench itself writes ($SKYPILOT_…
+variables, ``~/`` of its own remote directories).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 
 from kpbench.cloud.transfer import stamp_command
 from kpbench.cost.catalog import Instance
+from kpbench.errors import KpbenchError
+from kpbench.inputs import instance_type, number, shown
 
 REMOTE_VENV = "~/kpbench-venv"
 REMOTE_WHEEL_DIR = "~/kpbench-dist"
@@ -26,6 +33,18 @@ TORCH_INDEX = "https://download.pytorch.org/whl/{}"
 # it: the CUDA 12.8 builds dropped Maxwell (M60) and Volta (V100); no current build runs a K80.
 _TORCH_FLAVOUR = {"M60": "cu126", "V100": "cu126"}
 DEFAULT_CUDA_FLAVOUR = "cu128"
+MAX_REPEATS, MAX_NODES, MAX_EPOCHS, MIN_MINUTES, MAX_MINUTES = 1000, 512, 100_000, 0.001, 7 * 24 * 60.0
+SYNTHETIC_SPEC = re.compile(r"synthetic(:[0-9]{1,9}(:[0-9]{1,9})?)?")
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,199}")  # a file kpbench ships: wheel, data file
+WHEEL_NAME = re.compile(r"kpbench-[A-Za-z0-9._+-]{1,200}\.whl")
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# A local path SkyPilot copies from: SkyPilot itself puts it into rsync commands in Python-repr quotes, so
+# a quote, $, ` or \ in it could run on this machine. Letters, digits, spaces and path punctuation only.
+LOCAL_PATH = re.compile(r"/[\w /.,+=@%:~-]{0,4000}")
+
+
+class Shell(str):
+    """Text kpbench itself writes for the remote shell to expand: never a value from a user or a file."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,7 @@ def task_name(instance_type: str) -> str:
 def build_task(instance: Instance, workload: Workload, *, wheel_name: str, mounts: dict[str, str],
                use_spot: bool, price_per_hour: float | None) -> dict:
     """The task dict. ``mounts``: remote path → local absolute path (the wheel, the data)."""
+    check_task_values(instance, workload, wheel_name, mounts, price_per_hour)
     index = torch_index_url(instance)
     resources: dict = {"cloud": "aws", "instance_type": instance.instance_type}
     if use_spot:
@@ -74,6 +94,56 @@ def build_task(instance: Instance, workload: Workload, *, wheel_name: str, mount
     return task
 
 
+def check_task_values(instance: Instance, workload: Workload, wheel_name: str, mounts: dict[str, str],
+                      price_per_hour: float | None) -> None:
+    """KpbenchError (one line) for any value that is not of its kind; the task is built from these alone."""
+    instance_type(instance.instance_type, "instance type")
+    if not WHEEL_NAME.fullmatch(wheel_name):
+        raise KpbenchError(f"wheel {shown(wheel_name)}: not a kpbench wheel name (kpbench-VERSION-TAGS.whl, "
+                           "letters, digits and . _ + - only)")
+    if not (SYNTHETIC_SPEC.fullmatch(workload.data) or is_remote_data(workload.data)):
+        raise KpbenchError(f"--data {shown(workload.data)}: expected 'synthetic', 'synthetic:ROWS' or "
+                           f"'synthetic:ROWS:SEED', or Kaggle files (uploaded to {REMOTE_DATA_DIR})")
+    check_workload_numbers(workload)
+    if price_per_hour is not None:
+        number(price_per_hour, "price per hour", lo=0, hi=1e5)
+    for remote, local in mounts.items():
+        check_mount(remote, local)
+
+
+def check_workload_numbers(w: Workload) -> None:
+    """The model name and every count and duration of the workload: whole or finite numbers, in range."""
+    if w.model is not None and not MODEL_NAME.fullmatch(w.model):
+        raise KpbenchError(f"--model {shown(w.model)}: not a model name")
+    number(w.repeats, "--repeats", lo=1, hi=MAX_REPEATS, integer=True)
+    number(w.nodes, "--nodes", lo=1, hi=MAX_NODES, integer=True)
+    if w.epochs is not None:
+        number(w.epochs, "--epochs", lo=1, hi=MAX_EPOCHS, integer=True)
+    number(w.max_minutes, "--max-minutes", lo=MIN_MINUTES, hi=MAX_MINUTES)
+
+
+def is_remote_data(remote: str) -> bool:
+    """``~/kpbench-data`` or a file directly in it, as plan writes them."""
+    head, sep, name = remote.partition(REMOTE_DATA_DIR)
+    return bool(sep) and head == "" and (name == "" or (name[:1] == "/" and FILE_NAME.fullmatch(name[1:]) is not None))
+
+
+def check_mount(remote: str, local: str) -> None:
+    """A file mount: one of kpbench's remote directories and a plain file name; a local path SkyPilot can quote."""
+    folder, _, name = remote.rpartition("/")
+    if folder not in (REMOTE_WHEEL_DIR, REMOTE_DATA_DIR) or not FILE_NAME.fullmatch(name):
+        raise KpbenchError(f"file mount {shown(remote)}: not a file in {REMOTE_WHEEL_DIR} or {REMOTE_DATA_DIR}")
+    if not LOCAL_PATH.fullmatch(local):
+        raise KpbenchError(f"{shown(local)}: a path SkyPilot cannot be trusted to quote (quotes, $, `, \\ or "
+                           "control characters); move or rename it to letters, digits, spaces and - _ . , + = @ only")
+
+
+def home_path(path: str) -> Shell:
+    """A path under the remote home, ``~/…``: the tilde expands, the rest is quoted."""
+    assert path.startswith("~/"), path
+    return Shell("~/" + shlex.quote(path[2:]))
+
+
 def setup_script(torch_index: str | None, remote_wheel: str) -> str:
     """Install a Python with uv, torch from ``torch_index``, then this very kpbench wheel."""
     pip = f"uv pip install --quiet --python {REMOTE_VENV}/bin/python"
@@ -86,7 +156,7 @@ def setup_script(torch_index: str | None, remote_wheel: str) -> str:
         " || curl -LsSf https://astral.sh/uv/install.sh | sh",
         f"uv venv --quiet --allow-existing --python {PYTHON_VERSION} {REMOTE_VENV}",
         torch,
-        f"{pip} {remote_wheel}",
+        f"{pip} {home_path(remote_wheel)}",
         f"{REMOTE_VENV}/bin/python -m kpbench version",
     ]) + "\n"
 
@@ -94,7 +164,7 @@ def setup_script(torch_index: str | None, remote_wheel: str) -> str:
 def run_script(instance: Instance, workload: Workload, price_per_hour: float | None) -> str:
     """Stamp the job's start, bench (or scale across nodes) under a time limit, print the results."""
     limit_s = max(1, int(workload.max_minutes * 60))
-    out = f"{REMOTE_OUT}/records"
+    out = home_path(f"{REMOTE_OUT}/records")
     lines = ["set -euo pipefail", stamp_command("job"), f"source {REMOTE_VENV}/bin/activate"]
     if workload.nodes > 1:
         lines += [
@@ -109,8 +179,12 @@ def run_script(instance: Instance, workload: Workload, price_per_hour: float | N
     return "\n".join(lines) + "\n"
 
 
+def _data(workload: Workload) -> str:
+    return home_path(workload.data) if is_remote_data(workload.data) else workload.data
+
+
 def bench_argv(instance: Instance, workload: Workload, out: str, price_per_hour: float | None) -> list[str]:
-    argv = ["kpbench", "bench", "--data", workload.data, "--repeats", str(workload.repeats),
+    argv = ["kpbench", "bench", "--data", _data(workload), "--repeats", str(workload.repeats),
             "--instance-type", instance.instance_type, "--out", out]
     argv += _options(workload)
     if price_per_hour is not None:
@@ -120,9 +194,9 @@ def bench_argv(instance: Instance, workload: Workload, out: str, price_per_hour:
 
 def scale_argv(workload: Workload, out: str) -> list[str]:
     # dist scale's multi-node options; the shell expands the $VARIABLES SkyPilot sets on each node.
-    argv = ["kpbench", "dist", "scale", "--data", workload.data, "--nproc", "$NPROC",
-            "--nnodes", "$SKYPILOT_NUM_NODES", "--node-rank", "$SKYPILOT_NODE_RANK",
-            "--rdzv-endpoint", f"$HEAD_IP:{RDZV_PORT}", "--out", out]
+    argv = ["kpbench", "dist", "scale", "--data", _data(workload), "--nproc", Shell('"$NPROC"'),
+            "--nnodes", Shell('"$SKYPILOT_NUM_NODES"'), "--node-rank", Shell('"$SKYPILOT_NODE_RANK"'),
+            "--rdzv-endpoint", Shell(f'"$HEAD_IP:{RDZV_PORT}"'), "--out", out]
     return argv + _options(workload)
 
 
@@ -136,14 +210,8 @@ def _options(workload: Workload) -> list[str]:
 
 
 def _join(argv: list[str]) -> str:
-    # Quote what needs quoting, but leave $VARIABLES (and ~/paths) for the remote shell to expand.
-    def one(arg: str) -> str:
-        if arg.startswith("~/"):
-            return "~/" + shlex.quote(arg[2:])
-        if "$" in arg and re.fullmatch(r"[A-Za-z0-9_./:,=@+-]*(\$[A-Z_]+[A-Za-z0-9_./:,=@+-]*)+", arg):
-            return f'"{arg}"'
-        return shlex.quote(arg)
-    return " ".join(one(a) for a in argv)
+    # Every word quoted, but for kpbench's own Shell text ($VARIABLES, ~/paths) for the remote shell to expand.
+    return " ".join(a if isinstance(a, Shell) else shlex.quote(a) for a in argv)
 
 
 def to_yaml(obj: dict, indent: int = 0) -> str:

@@ -12,18 +12,24 @@ are searched anywhere in a line. The remote side runs ``python -m kpbench.cloud.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import json
+import os
 import re
+import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from kpbench.errors import KpbenchError
 
 BEGIN, DATA, END = "KPBENCH-RECORD-BEGIN", "KPBENCH-RECORD-DATA", "KPBENCH-RECORD-END"
 SETUP_START, JOB_START = "KPBENCH-SETUP-START", "KPBENCH-JOB-START"
 CHUNK_CHARS = 76  # short lines: no log pipeline truncates them
+MAX_LINE_CHARS = 1 << 20  # a longer line of a job log is read in pieces (markers never are that long)
 _MARK = re.compile(r"(KPBENCH-RECORD-BEGIN|KPBENCH-RECORD-DATA|KPBENCH-RECORD-END|KPBENCH-SETUP-START|"
                    r"KPBENCH-JOB-START)\s+(\S+)(?:\s+(\S+))?")
 
@@ -36,6 +42,16 @@ class Decoded:
     setup_start_s: float | None
     job_start_s: float | None
     problems: list[str]
+
+
+@contextlib.contextmanager
+def open_log(path: Path) -> Iterator[Iterator[str]]:
+    """The lines of a saved job log, each at most MAX_LINE_CHARS; a regular file only (a FIFO never ends)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, encoding="utf-8", errors="replace", newline="") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise KpbenchError(f"{path}: not a regular file, so not a job log")
+        yield iter(lambda: f.readline(MAX_LINE_CHARS), "")
 
 
 def encode_file(name: str, data: bytes) -> list[str]:

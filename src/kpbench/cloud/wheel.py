@@ -12,7 +12,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kpbench.cloud.tasks import WHEEL_NAME
 from kpbench.errors import KpbenchError
+from kpbench.inputs import shown
 
 _TREE_FILES = ("pyproject.toml", "README.md", "LICENSE")
 
@@ -54,6 +56,7 @@ def check_wheel(path: Path) -> Path:
     """A user's --wheel: it must exist and be named like a kpbench wheel."""
     if not path.is_file():
         raise KpbenchError(f"{path}: no such wheel")
-    if not (path.name.startswith("kpbench-") and path.suffix == ".whl"):
-        raise KpbenchError(f"{path.name}: not a kpbench wheel (expected kpbench-VERSION-….whl)")
+    if not WHEEL_NAME.fullmatch(path.name):
+        raise KpbenchError(f"--wheel {shown(path.name)}: not a kpbench wheel name (kpbench-VERSION-TAGS.whl: "
+                           "letters, digits and . _ + - only; the task's setup installs it by name)")
     return path

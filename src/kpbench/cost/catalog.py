@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kpbench.errors import KpbenchError, located
+from kpbench.inputs import INSTANCE_TYPE, is_instance_type, read_text, shown
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.csv")
 
@@ -24,6 +25,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 )
 OPTIONAL_COLUMNS: tuple[str, ...] = ("spot_price_per_hour", "retired", "retired_date", "notes", "replacement")
 GPU_PURPOSES = ("ml", "graphics")
+# The most a sane row holds; beyond, a typo (or a hostile file) whose cost would overflow to inf.
+_MAX = {"vcpus": 100_000, "memory_gb": 1e6, "gpu_count": 1024, "gpu_memory_gb": 1e4, "price_per_hour": 1e5,
+        "spot_price_per_hour": 1e5}
 _YES = {"yes", "true", "1", "y"}
 _NO = {"no", "false", "0", "n", ""}
 
@@ -80,12 +84,9 @@ class Catalog:
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read and validate a catalog CSV; None reads the shipped one."""
     path = Path(path) if path is not None else DEFAULT_CATALOG
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KpbenchError(f"{path}: no such catalog file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise KpbenchError(f"{path}: cannot read catalog ({e})") from None
+    if not path.exists() and not path.is_symlink():
+        raise KpbenchError(f"{path}: no such catalog file")
+    text = read_text(path, what="catalog")
     reader = csv.reader(text.splitlines(keepends=True))
     header: list[str] | None = None
     instances: list[Instance] = []
@@ -131,8 +132,15 @@ def _instance(path: Path, row: int, cell: dict[str, str]) -> Instance:
         except ValueError:
             kind = "whole number" if integer else "number"
             raise located(path, f"{raw!r} is not a {kind}", row=row, column=column) from None
-        if not math.isfinite(value) or value < 0:
-            raise located(path, f"{raw} must be a non-negative number", row=row, column=column)
+        if not math.isfinite(value) or not 0 <= value <= _MAX[column]:
+            raise located(path, f"{raw} must be a non-negative number (at most {_MAX[column]:g})", row=row, column=column)
+        return value
+
+    def name(column: str, *, required: bool = True) -> str | None:
+        value = text(column) if required else (cell.get(column) or None)
+        if value is not None and not is_instance_type(value):
+            raise located(path, f"{shown(value)} is not an instance type (it must match {INSTANCE_TYPE.pattern}: "
+                          "it names files and SkyPilot resources)", row=row, column=column)
         return value
 
     gpu_count = int(number("gpu_count", integer=True))
@@ -145,7 +153,7 @@ def _instance(path: Path, row: int, cell: dict[str, str]) -> Instance:
     if retired_raw not in _YES | _NO:
         raise located(path, f"{cell['retired']!r}, expected yes or no", row=row, column="retired")
     return Instance(
-        instance_type=text("instance_type"),
+        instance_type=name("instance_type"),
         provider=text("provider"),
         region=text("region"),
         vcpus=int(number("vcpus", integer=True)),
@@ -161,7 +169,7 @@ def _instance(path: Path, row: int, cell: dict[str, str]) -> Instance:
         retired=retired_raw in _YES,
         retired_date=cell.get("retired_date") or None,
         notes=cell.get("notes", ""),
-        replacement=cell.get("replacement") or None,
+        replacement=name("replacement", required=False),
     )
 
 

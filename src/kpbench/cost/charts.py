@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kpbench import atomic
 from kpbench.cost.types import Comparison
+from kpbench.fmt import chart_text
 
 INIT_COLOR, TRAIN_COLOR, COST_COLOR, TARGET_COLOR, FRONT_COLOR = "#9ecae1", "#3182bd", "#e6550d", "#fdae6b", "#31a354"
 
@@ -33,7 +34,9 @@ def _save(fig, path: str | Path) -> Path:
 
 
 def _names(comp: Comparison) -> list[str]:
-    return [r.label if r.label == r.machine else f"{r.label}\n{r.machine}" for r in comp.rows]
+    # Labels come from Records: plain text (chart_text), never mathtext or control characters.
+    return [chart_text(r.label) if r.label == r.machine else f"{chart_text(r.label)}\n{chart_text(r.machine)}"
+            for r in comp.rows]
 
 
 def plot_time(comp: Comparison, path: str | Path) -> Path:
@@ -87,7 +90,7 @@ def _plot_estimates(ax, rows: list) -> None:
         ax.errorbar(r.time_s, r.cost_per_run_usd, xerr=[[r.time_s - r.time_low_s], [r.time_high_s - r.time_s]],
                     yerr=[[r.cost_per_run_usd - r.cost_low_usd], [r.cost_high_usd - r.cost_per_run_usd]],
                     fmt="o", mfc="none", color=FRONT_COLOR if r.pareto else "grey", capsize=2, zorder=2, alpha=0.8)
-        ax.annotate(r.label, (r.time_s, r.cost_per_run_usd), textcoords="offset points", xytext=(5, -10), fontsize=7,
+        ax.annotate(chart_text(r.label), (r.time_s, r.cost_per_run_usd), textcoords="offset points", xytext=(5, -10), fontsize=7,
                     color="dimgray")
     front = sorted((r for r in rows if r.pareto), key=lambda r: (r.time_s, -r.cost_per_run_usd))
     if front:
@@ -108,7 +111,7 @@ def plot_pareto(comp: Comparison, path: str | Path) -> Path:
     _plot_estimates(ax, estimates)
     for r in rows:
         ax.scatter(r.time_s, r.cost_per_run_usd, color=FRONT_COLOR if r.pareto else "grey", zorder=3)
-        ax.annotate(r.label, (r.time_s, r.cost_per_run_usd), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.annotate(chart_text(r.label), (r.time_s, r.cost_per_run_usd), textcoords="offset points", xytext=(5, 4), fontsize=8)
     front = sorted((r for r in rows if r.pareto), key=lambda r: (r.time_s, -r.cost_per_run_usd))
     if len(front) > 1 or estimates:
         ax.step([r.time_s for r in front], [r.cost_per_run_usd for r in front], where="post", color=FRONT_COLOR,

@@ -30,7 +30,7 @@ def comparison_csv(comp: Comparison) -> str:
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in comp.rows + comp.estimates:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.to_dict().items()})
+        writer.writerow({k: ("" if v is None else fmt.csv_text(v)) for k, v in row.to_dict().items()})
     return buf.getvalue()
 
 
@@ -77,17 +77,18 @@ def comparison_markdown(comp: Comparison, *, verdicts: bool = True) -> str:
     header, body = table_cells(comp)
 
     def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+        return "| " + " | ".join(fmt.markdown_text(c) for c in cells) + " |"
 
     align = ["---" if i < 3 or i == len(header) - 1 else "---:" for i in range(len(header))]  # numbers right
     out = [line(header), "|" + "|".join(align) + "|"]
     out += [line(cells) for cells in body]
     if verdicts:
-        out += [""] + [f"- {v}" for v in comp.verdicts]
+        out += [""] + [f"- {fmt.markdown_text(v)}" for v in comp.verdicts]
         for m in comp.config_mismatches:
-            out.append(f"- **config mismatch:** {m.message}")
-    out += ["", f"Method: {comp.method}." + (" Spot prices where the catalog has them." if comp.spot else ""),
-            f"Prices: {_sources(comp)}."]
+            out.append(f"- **config mismatch:** {fmt.markdown_text(m.message)}")
+    out += ["", fmt.markdown_text(f"Method: {comp.method}." + (" Spot prices where the catalog has them." if comp.spot
+                                                               else "")),
+            fmt.markdown_text(f"Prices: {_sources(comp)}.")]
     return "\n".join(out) + "\n"
 
 

@@ -18,6 +18,7 @@ import contextlib
 import io
 import math
 import os
+import stat
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -145,10 +146,13 @@ def _reason(e: BaseException) -> str:
 @contextlib.contextmanager
 def _open_file(file: Path) -> Iterator[IO[bytes]]:
     try:
-        f = open(file, "rb")
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not wait for a writer: refused below
     except OSError as e:
         raise located(file, f"can't read ({_reason(e)})") from None
-    with f:
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise located(file, "not a regular file (a FIFO, a device or a directory would never be a Kaggle file)")
+    with os.fdopen(fd, "rb") as f:
         yield f
 
 

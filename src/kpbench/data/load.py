@@ -28,6 +28,8 @@ from kpbench.data.synthwrite import synthetic_origin
 from kpbench.errors import KpbenchError, located
 
 __all__ = ["SYNTHETIC", "load_faces"]
+SYNTHETIC_MAX_ROWS = 100_000  # 14× Kaggle's 7,049 faces, 3.7 GB as float32; more would only run out of memory
+SYNTHETIC_MAX_SEED = 2**32 - 1
 
 
 def load_faces(path: str | Path, *, cache: bool = True, progress: bool = True, split: str = "training") -> FaceSet:
@@ -172,11 +174,13 @@ def _synthetic(spec: str) -> FaceSet:
     try:
         rows = int(parts[0]) if parts else None
         seed = int(parts[1]) if len(parts) > 1 else None
-        if len(parts) > 2 or (rows is not None and rows < 1) or (seed is not None and seed < 0):
+        rows_ok = rows is None or 1 <= rows <= SYNTHETIC_MAX_ROWS
+        if len(parts) > 2 or not rows_ok or not (seed is None or 0 <= seed <= SYNTHETIC_MAX_SEED):
             raise ValueError
     except ValueError:
         shown = spec if len(spec) <= 40 else spec[:40] + "…"
-        raise KpbenchError(f"{shown!r}: expected '{SYNTHETIC}', '{SYNTHETIC}:ROWS' or '{SYNTHETIC}:ROWS:SEED'") from None
+        raise KpbenchError(f"{shown!r}: expected '{SYNTHETIC}', '{SYNTHETIC}:ROWS' or '{SYNTHETIC}:ROWS:SEED' "
+                           f"(ROWS 1 to {SYNTHETIC_MAX_ROWS:,}, SEED 0 to {SYNTHETIC_MAX_SEED})") from None
     return _synthetic_cached(DEFAULT_ROWS if rows is None else rows, DEFAULT_SEED if seed is None else seed)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kpbench.fmt import rich_text
+
 if TYPE_CHECKING:
     from kpbench.data.inspect import Inspection
 
@@ -28,7 +30,7 @@ def print_inspection(inspection: Inspection, pictures: list[Path]) -> None:
     from rich.table import Table
 
     console = Console()
-    summary = Table(title=inspection.source, show_header=False)
+    summary = Table(title=rich_text(inspection.source), show_header=False)  # a path: shown as typed
     summary.add_column(style="bold")
     summary.add_column(justify="right")
     summary.add_row("rows", f"{inspection.rows:,}")
@@ -53,4 +55,4 @@ def print_inspection(inspection: Inspection, pictures: list[Path]) -> None:
             table.add_row(name, f"{count:,}", f"{inspection.missing[name]:,}")
         console.print(table)
     for picture in pictures:
-        console.print(f"wrote {picture}")
+        console.print(f"wrote {rich_text(picture)}")

@@ -13,7 +13,9 @@ from pathlib import Path
 from kpbench.cost import Comparison, compare
 from kpbench.cost.catalog import Catalog
 from kpbench.cost.types import EstimatedRun
+from kpbench.errors import KpbenchError
 from kpbench.estimate.record import is_estimate, load_estimate
+from kpbench.inputs import read_text
 
 
 def estimated_run(record: dict) -> EstimatedRun:
@@ -38,8 +40,8 @@ def split_records(paths: Iterable[str | Path]) -> tuple[list[Path], list[dict]]:
 
 def _claims_estimate(path: Path) -> bool:
     try:
-        return is_estimate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, RecursionError):
+        return is_estimate(json.loads(read_text(path, what="Record")))  # a regular file, bounded: never /dev/zero
+    except (KpbenchError, ValueError, RecursionError):
         return False  # let the bench reader say what is wrong with it
 
 

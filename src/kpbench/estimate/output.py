@@ -40,12 +40,14 @@ def trace_line(result) -> str:
 def print_result(result) -> None:
     from rich import box
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
+    from kpbench.fmt import plain
+    from kpbench.fmt import rich_text as escape  # labels and names from files: no control character, no markup
+
     console = Console(highlight=False)
-    console.print(trace_line(result), markup=False)
-    console.print(f"Workload: {result.workload.source} → {result.workload.steps:,} steps", markup=False)
+    console.print(plain(trace_line(result)), markup=False)
+    console.print(plain(f"Workload: {result.workload.source} → {result.workload.steps:,} steps"), markup=False)
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
                   title="Estimated per machine: median, band below")
     table.add_column("machine", min_width=18, overflow="fold")
@@ -60,7 +62,7 @@ def print_result(result) -> None:
                       _cell(e.cost_per_run_usd, e.cost_per_run_usd_low, e.cost_per_run_usd_high, unit="$"))
     console.print(table)
     for line in notes(result):
-        console.print(line, style="dim", markup=False)
+        console.print(plain(line), style="dim", markup=False)
 
 
 def _cell(value: float | None, low: float | None, high: float | None, scale: float = 1.0, unit: str = "") -> str:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kpbench.errors import KpbenchError
+from kpbench.inputs import read_text
 
 KAGGLE_ROWS = 7049  # rows of Kaggle's Facial Keypoints training.csv: the study's data set
 VAL_FRAC = 0.15  # kpbench train's default validation share (TrainConfig.val_frac)
@@ -70,8 +71,10 @@ def from_path(path: str | Path) -> Workload:
 
 def _from_run_dir(path: Path) -> Workload:
     metrics_path = path / "metrics.json"
+    if not metrics_path.exists():
+        raise KpbenchError(f"{path}: no metrics.json (not a `kpbench train --out` run directory)")
     try:
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        metrics = json.loads(read_text(metrics_path, what="run metrics"))  # regular and bounded
         cfg, history = metrics["config"], metrics["history"]
         batch = int((metrics.get("distributed") or {}).get("global_batch") or cfg["batch_size"])
         images = [int(h["images"]) for h in history]

@@ -18,10 +18,12 @@ from kpbench.data import SYNTHETIC, FaceSet
 from kpbench.errors import KpbenchError
 from kpbench.estimate.compare import estimated_run
 from kpbench.estimate.record import check_estimate, is_estimate
+from kpbench.inputs import Refused, read_bytes, read_text
 
 SCALING_KIND = "dist-scale"
 SCALING_KINDS = (SCALING_KIND, "dist-tta")  # the scaling study's Records: section 9 reads them
 RUN_PICTURES = ("curves.png", "faces.png", "keypoint_error.png")
+PICTURE_LIMIT_BYTES = 64 << 20  # a run's PNG is a few hundred KB
 
 
 @dataclass
@@ -84,9 +86,11 @@ def gather(records: list[Path], runs: list[Path], *, data: str | Path | FaceSet 
 
 def _read_json(path: Path) -> Any:
     """The parsed file, or the error that stopped it (a directory's files are read once, to pick Records)."""
+    if not path.exists() and not path.is_symlink():
+        return FileNotFoundError(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting
+        return json.loads(read_text(path, what="Record"))  # regular files of bounded size only
+    except (OSError, ValueError, RecursionError, KpbenchError) as e:  # RecursionError: absurdly deep nesting
         return e
 
 
@@ -101,7 +105,10 @@ def _expand_records(paths: list[Path], inputs: Inputs) -> list[tuple[Path, Any]]
                 inputs.warn(f"{p}: no Record JSON files in this directory")
             out.extend(found)
         else:
-            out.append((p, _read_json(p)))
+            raw = _read_json(p)
+            if isinstance(raw, Refused):  # named on the command line and not a file at all: the user's to fix
+                raise raw
+            out.append((p, raw))
     return out
 
 
@@ -160,17 +167,23 @@ def _expand_runs(paths: list[Path], inputs: Inputs) -> list[Path]:
 def _load_run(path: Path, inputs: Inputs) -> RunDir:
     metrics = None
     mpath = path / "metrics.json"
-    try:
-        metrics = json.loads(mpath.read_text(encoding="utf-8"))
-        if not isinstance(metrics, dict):
-            raise ValueError("not a JSON object")
-    except FileNotFoundError:
+    if not mpath.exists():
         inputs.warn(f"{path}: no metrics.json in this run directory")
-        metrics = None
-    except (OSError, ValueError) as e:
-        inputs.warn(f"{mpath}: unreadable ({e})")
-        metrics = None
-    pictures = {n: (path / n).read_bytes() for n in RUN_PICTURES if (path / n).is_file()}
+    else:
+        try:
+            metrics = json.loads(read_text(mpath, what="run metrics"))
+            if not isinstance(metrics, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError, RecursionError, KpbenchError) as e:
+            inputs.warn(f"{mpath}: unreadable ({e})")
+            metrics = None
+    pictures = {}
+    for name in RUN_PICTURES:
+        if (path / name).exists():
+            try:
+                pictures[name] = read_bytes(path / name, what="picture", limit=PICTURE_LIMIT_BYTES)
+            except KpbenchError as e:
+                inputs.warn(str(e))
     return RunDir(path, metrics, pictures)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from kpbench.fmt import chart_text
+
 DPI = 100
 PHASE_LABELS = {
     "interpreter_s": "interpreter start",
@@ -72,7 +74,7 @@ def timing_png(machines: list[tuple[str, dict]]) -> bytes:
     """Left: initialization phases stacked per machine (medians), error bar = init_s min…max.
     `machines` are (name, Record) pairs of validated Records: every phase and init_s/train_s is a Figure.
     Right: training time per machine (median, min…max), its warm-up steps (inside train_s) marked."""
-    names = [n for n, _ in machines]
+    names = [chart_text(n) for n, _ in machines]  # labels from Records: never mathtext
     height = 1.7 + 0.45 * len(names)
     fig, (ax_init, ax_train) = _subplots(2, (9.5, height), sharey=True)
     ys = range(len(names))
@@ -114,7 +116,7 @@ def _errorbars(ax: Any, figures: list[dict]) -> None:
 def missing_strategies_png(rows: list[tuple[str, float]]) -> bytes:
     """Final validation RMSE per missing-label strategy."""
     fig, ax = _subplots(1, (5.5, 0.9 + 0.4 * len(rows)))
-    ax.barh([n for n, _ in rows], [v for _, v in rows], color=[PALETTE[i % 6] for i in range(len(rows))], height=0.6)
+    ax.barh([chart_text(n) for n, _ in rows], [v for _, v in rows], color=[PALETTE[i % 6] for i in range(len(rows))], height=0.6)
     for y, (_, v) in enumerate(rows):
         ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
     ax.invert_yaxis()

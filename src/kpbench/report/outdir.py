@@ -16,8 +16,10 @@ from pathlib import Path
 
 from kpbench import atomic
 from kpbench.errors import KpbenchError
+from kpbench.inputs import JSON_LIMIT_BYTES, read_text
 
 REPORT_FILES = ("report.html", "report.md")
+GENERATED = " by kpbench.*"  # render_md's second line
 _IMAGE_REF = re.compile(r"!\[[^\]]*\]\(([^)/\\]+\.png)\)")
 
 
@@ -26,9 +28,11 @@ def own_files(out_dir: Path) -> set[str]:
     names = {n for n in REPORT_FILES if (out_dir / n).is_file()}
     names.update(p.name for p in out_dir.glob(".*.tmp"))  # staging left by a killed run
     try:
-        names.update(_IMAGE_REF.findall((out_dir / "report.md").read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError):
-        pass
+        md = read_text(out_dir / "report.md", what="report", limit=JSON_LIMIT_BYTES)  # never a FIFO or /dev/zero
+    except KpbenchError:
+        return names
+    if GENERATED in md:  # someone else's report.md names pictures that are not ours
+        names.update(_IMAGE_REF.findall(md))
     return names
 
 

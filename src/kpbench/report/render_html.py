@@ -13,6 +13,7 @@ from importlib import resources
 import jinja2
 from markupsafe import Markup, escape
 
+from kpbench.fmt import plain
 from kpbench.report.blocks import Columns, Figure, Note, Paragraph, Report, Table
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -24,6 +25,7 @@ def render_html(report: Report) -> str:
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_plain,
     )
     env.filters["cell"] = _cell
     css = resources.files("kpbench.report").joinpath("templates/report.css").read_text(encoding="utf-8")
@@ -34,9 +36,15 @@ def render_html(report: Report) -> str:
 SPREAD = re.compile(r"^(\S+) \((\S+ … \S+)\)$")
 
 
+def _plain(value: object) -> object:
+    """Every text the template shows, as one printable line (escaped for HTML by autoescape after this)."""
+    return value if isinstance(value, Markup) or not isinstance(value, str) else plain(value)
+
+
 def _cell(text: str) -> Markup:
     """'127 (125 … 129)' → median, with the range small beneath it: tables stay narrow."""
-    m = SPREAD.match(str(text))
+    text = plain(text)
+    m = SPREAD.match(text)
     if not m:
         return escape(text)
     return Markup('{}<span class="range">{}</span>').format(m.group(1), m.group(2))

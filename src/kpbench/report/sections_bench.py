@@ -23,8 +23,8 @@ def timing(inputs: Inputs) -> Section:
     names = machine_names(inputs)
     recs = [r for _, r in inputs.records]
     s.add(Paragraph(
-        "Each repeat runs in a fresh process, so initialization (imports, device start, data load, "
-        "model build: everything before the first training step) is measured as a user meets it. The "
+        "Each repeat runs in a fresh process, so initialization (interpreter start, imports, device start, data "
+        "load, model build: everything before the first training step) is measured as a user meets it. The "
         "warm-up (first steps, any compile) is part of training time and shown on its own. Figures: "
         "median (min … max) over repeats."
     ))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpbench.data import FaceSet
+from kpbench.fmt import plain
 from kpbench.report import figures, sections, sections_bench, sections_dist, sections_study
 from kpbench.report.blocks import Columns, Figure, Headline, Note, Paragraph, Report, Section, Table
 from kpbench.report.build import Inputs, gather
@@ -48,7 +49,7 @@ def write_report(records: list[Path], runs: list[Path], out_dir: str | Path, *,
 def print_warnings(warnings: list[str]) -> None:
     """Each warning as one `kpbench: warning: …` line on stderr (the page shows them too)."""
     for w in warnings:
-        print(f"kpbench: warning: {w}", file=sys.stderr)
+        print(f"kpbench: warning: {plain(w)}", file=sys.stderr)
 
 
 def build_report(inputs: Inputs) -> Report:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 
+from kpbench.fmt import chart_text
+
 PART_COLOURS = (("forward_s", "forward", "#4c72b0"), ("backward_s", "backward", "#55a868"),
                 ("exposed_comm_s", "exposed comm", "#c44e52"), ("optimizer_s", "optimizer", "#8172b2"))
 
@@ -33,7 +35,7 @@ def _png(fig) -> bytes:
 def _finish(fig, ax, xlabel: str, ylabel: str, title: str) -> bytes:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(chart_text(title), fontsize=9)  # the model and link names come from a Record: never mathtext
     ax.legend(fontsize=6, loc="best", ncol=2)
     return _png(fig)
 
@@ -51,7 +53,7 @@ def scaling_png(record: dict) -> bytes:
     for (link, mode), pts in lines.items():
         style = "-" if mode == "per-worker" else "--"
         kw = {"color": colours[link]} if link in colours else {}
-        label = link if mode == "per-worker" else None  # one legend entry per link; dashes explained in the title
+        label = chart_text(link) if mode == "per-worker" else None  # one legend entry per link; dashes explained in the title
         (line,) = ax.plot(*zip(*[(1, 1.0), *sorted(pts)]), style, marker=".", label=label, **kw)
         colours.setdefault(link, line.get_color())
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")

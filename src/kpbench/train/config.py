@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 
 from kpbench.data import MISSING_STRATEGIES
 from kpbench.errors import KpbenchError
+from kpbench.inputs import number
 from kpbench.models import DEFAULT_MODEL, MODEL_NAMES
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -22,6 +23,9 @@ PRECISIONS = ("auto", "fp32", "bf16")
 EXTENSION_FIELDS = ("epochs", "time_budget_s", "target_rmse_px", "stop_at_target", "device", "threads", "channels_last",
                     "compile")
 DEFAULT_EPOCHS = 30  # when neither epochs nor a time budget is given
+# The most each may be: beyond, a typo (or a hand-edited checkpoint) that no machine could run.
+_MAX = {"batch_size": 1 << 20, "eval_batch_size": 1 << 20, "lr": 1e3, "epochs": 10**6, "time_budget_s": 1e8,
+        "target_rmse_px": 1e9, "threads": 4096}
 COMM_HOOKS_HELP = "none (plain fp32 all-reduce), fp16, bf16 (compressed to half), powersgd:R (PowerSGD rank R, 1-4)"
 
 
@@ -82,6 +86,8 @@ class TrainConfig:
         return {k: v for k, v in self.to_dict().items() if k not in EXTENSION_FIELDS}
 
     def validate(self) -> TrainConfig:
+        """Every field of its kind: a choice among the allowed, a number finite and in range (from an option,
+        or from a checkpoint's config when resuming)."""
         choices = {
             "model": MODEL_NAMES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "missing": MISSING_STRATEGIES,
             "device": DEVICES, "precision": PRECISIONS, "lr_scaling": LR_SCALINGS,
@@ -95,14 +101,18 @@ class TrainConfig:
         for name, value in positive.items():
             if not value > 0:
                 raise KpbenchError(f"{name} must be positive, got {value}")
+            number(value, name, lo=0, hi=_MAX[name], integer=name in ("batch_size", "eval_batch_size", "epochs", "threads"))
         try:
             parse_comm_hook(self.comm_hook)
         except ValueError as e:
             raise KpbenchError(str(e)) from None
         if not isinstance(self.seed, int) or self.seed < 0:
             raise KpbenchError(f"seed must be a whole number >= 0, got {self.seed}")
+        number(self.seed, "seed", lo=0, hi=2**32 - 1, integer=True)  # torch and numpy take no larger one
         if not 0 < self.val_frac < 1:
             raise KpbenchError(f"val_frac must lie between 0 and 1, got {self.val_frac}")
+        number(self.contrast_frac, "contrast_frac", lo=0, hi=0.99)  # 1 or more could invert or blank an image
+        number(self.brightness, "brightness", lo=0, hi=10)
         return self
 
     def scaled_lr(self, workers: int) -> float:

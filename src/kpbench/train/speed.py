@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 
 from kpbench import atomic
+from kpbench.fmt import plain
 
 MARGIN = 1.05  # an alternative must beat the default by 5 %: below that, noise decides
 MEASURE_ROUNDS = 3
@@ -112,7 +113,7 @@ def resolve_speed_path(cfg, device: str, *, threads: int | None = None, planned_
     try:
         path = measure_speed_path(cfg.model, cfg.batch_size, default, tune)
     except Exception as e:  # a candidate this CPU or torch build cannot run: train the default, say so once
-        reason = " ".join(str(e).split())[:200] or type(e).__name__
+        reason = plain(" ".join(str(e).split())[:200] or type(e).__name__)
         print(f"kpbench: warning: the speed path could not be measured ({type(e).__name__}: {reason}); "
               f"training {default.precision}, {'channels-last' if default.channels_last else 'NCHW'}", file=sys.stderr)
         return SpeedPath(default.precision, default.channels_last, compile_, threads, "fixed", f"measurement failed: {reason}")
@@ -315,6 +316,6 @@ class _FirstCallFallback:
 
 
 def _compile_warning(error: Exception) -> None:
-    reason = " ".join(str(error).split())[:200] or type(error).__name__
+    reason = plain(" ".join(str(error).split())[:200] or type(error).__name__)
     print(f"kpbench: warning: torch.compile is not usable here ({type(error).__name__}: {reason}); training eager",
           file=sys.stderr)
