@@ -23,6 +23,15 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(1)
 
 
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
+    """Test modules are imported by their file name: two tiers holding the same name would collide."""
+    if file_path.name.startswith("test_") and file_path.suffix == ".py":
+        same = [p for p in TESTS.rglob(file_path.name) if p != file_path and "fixtures" not in p.parts]
+        if same:
+            raise pytest.UsageError(f"{file_path.relative_to(TESTS)} and {same[0].relative_to(TESTS)}: "
+                                    "test files need unique names across tiers")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tier is the folder: everything under tests/process and tests/integration is `slow`."""
     for item in items:
