@@ -15,8 +15,11 @@ demo: $(STAMP)
 	$(PY) -m kpbench demo --out kpbench-demo
 
 # Every tier (tests/unit, tests/process, tests/integration), as CI runs it, with the 15 slowest tests listed.
+# Two files at a time (pytest-xdist), one per core of CI's machine: --dist loadfile keeps each file, and so
+# its module fixtures, on one worker; --no-loadscope-reorder hands out files in collection order (slow
+# tiers first, tests/conftest.py).
 test: $(STAMP)
-	$(PY) -m pytest --durations=15
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 # The quick loop while editing: the unit tier (in process, no subprocesses; about a minute).
 test-quick: $(STAMP)

@@ -6,7 +6,12 @@ model, checked against each shaped run's own compute, reported −11.9 % (seed, 
 2-core Xeon VM (2026-12-01); predicting the shaped link from the loopback run it erred by −50 %
 on a 2-core Zen 4 VM (seed, 1 Gbit/s: 362 ms measured, 180.9 ms predicted).
 <!-- generated: dist-scale-header (`make docs`; do not edit by hand) -->
-No quiet measurement yet: run the command below on a quiet machine.
+Measured 2026-12-04 on vm (AMD EPYC, 2 cores, torch 2.13.0+cpu): `python benchmarks/dist_scale.py --steps 12 --stop-steps 40`.
+  seed tbf 1gbit: 379 ms measured, 364 ms predicted from loopback (-3.8 %)
+  seed tbf 200mbit: 1453 ms measured, 1424 ms predicted from loopback (-2.0 %)
+  bncnn tbf 1gbit: 100 ms measured, 90 ms predicted from loopback (-10.1 %)
+  bncnn tbf 200mbit: 96 ms measured, 123 ms predicted from loopback (+28.2 %)
+  worst +28.2 % (target ≤ 15 %); stop agreement ≤ +1.7 %
 <!-- end generated: dist-scale-header -->
 
 Targets (the scaling study's):

@@ -283,6 +283,33 @@ def bench_split() -> str:
     return "\n".join(lines) + "\n"
 
 
+# The README's short form of the split: phases grouped as a user meets them.
+_SPLIT_GROUPS = {"start and imports": ("interpreter_s", "imports_s"),
+                 "device, data, model, speed path": ("device_init_s", "data_load_s", "train_setup_s", "autotune_s",
+                                                     "model_build_s"),
+                 "warm-up": ("warmup_s",), "steady training": ("steady_train_s",), "evaluation": ("eval_s",),
+                 "checkpoints, teardown": ("checkpoint_s", "teardown_s"), "unattributed": ("unattributed_s",)}
+
+
+def bench_split_short() -> str:
+    """The README's view of bench_split(): the phases in groups, warm and cold side by side."""
+    summary_name = newest("bench-split")
+    date = summary_name[:10]
+    records = {start: result(f"{date}-seed-faces15-bench-{start}") for start in ("warm", "cold")}
+    head = " | ".join(_SPLIT_GROUPS)
+    lines = [f"| start | {head} | **wall clock** | init_s |", "|---" + "|---:" * (len(_SPLIT_GROUPS) + 2) + "|"]
+    for start, rec in records.items():
+        cells = [sum(rec["phases"][p]["median"] for p in group if p in rec["phases"]) for group in _SPLIT_GROUPS.values()]
+        lines.append(f"| {start} | " + " | ".join(f"{c:.2f}" for c in cells)
+                     + f" | **{rec['figures']['wall_s']['median']:.2f}** | {rec['figures']['init_s']['median']:.2f} |")
+    cfg = records["warm"]["config"]
+    lines += ["", f"Seconds, medians of {plural(records['warm']['repeats']['completed'], 'repeat')}: {cfg['model']}, batch "
+              f"{cfg['batch_size']}, {plural(cfg['epochs'], 'epoch')} of {cfg['rows']} faces, measured {date} on "
+              f"{records['warm']['machine']['cpu_model']} with nothing else running (`benchmarks/bench_split.py`; every "
+              "phase in [docs/bench.md](docs/bench.md))."]
+    return "\n" + "\n".join(lines) + "\n\n"
+
+
 def cpu_paths() -> str:
     """Which CPU path is fastest here and whether bf16 keeps fp32's accuracy (benchmarks/cpu_paths.py)."""
     name = newest("cpu-paths")
@@ -335,8 +362,84 @@ def train_60s() -> str:
             f"(`{name.replace('metrics', 'submission')}.csv`) is scored by whoever holds the withheld labels.\n")
 
 
+def _band(m: float | None, low: float | None, high: float | None, fmt: str = "{:.3g}") -> str:
+    if m is None:
+        return "–"
+    if low is None or high is None or (low == m == high):
+        return fmt.format(m)
+    return f"{fmt.format(m)} ({fmt.format(low)}–{fmt.format(high)})"
+
+
+def study_table() -> str:
+    """The original study's table: its five instances and today's replacements, estimated, and this machine,
+    measured (benchmarks/study.py, from `kpbench estimate --study` and the seed bench Record)."""
+    from kpbench.cost import load_catalog
+
+    r = result(newest("study"))
+    catalog = load_catalog()
+    lines = ["| instance | GPU, precision | status | initialization (s) | training (s) | $/h | $/run | basis |",
+             "|---|---|---|---:|---:|---:|---:|---|"]
+    for e in r["estimates"]:
+        inst = catalog.get(e["instance_type"]) if e["instance_type"] else None
+        status = "this machine"
+        if inst is not None:
+            status = f"retired {inst.retired_date} → {inst.replacement}" if inst.retired else "available"
+        gpu = e["gpu"] or "none (CPU)"
+        measured = e["basis"].startswith("measured")
+        basis = "measured" if measured else ("estimated" if e["calibrated"] else "estimated, outside the calibration")
+        price = "–" if e["price_per_hour"] is None else f"{e['price_per_hour']:g}"
+        cost = _band(e["cost_per_run_usd"], e["cost_per_run_usd_low"], e["cost_per_run_usd_high"], "{:.3f}")
+        lines.append(f"| {e['instance_type'] or 'this machine'} | {gpu}, {e['precision']} | {status} | "
+                     f"{_band(e['init_s'], e['init_s_low'], e['init_s_high'])} | "
+                     f"{_band(e['train_s'], e['train_s_low'], e['train_s_high'])} | {price} | {cost} | {basis} |")
+    w = r["workload"]
+    lines += ["", f"Workload: the {r['model']} network, {w['source']}. Median (band); the bands come from the "
+              f"estimator's error on {r['calibration']['points']} published measurements (leave-one-out median "
+              f"{100 * r['calibration']['loo_median_abs_error']:.0f} %, worst {100 * r['calibration']['loo_worst_abs_error']:.0f} %). "
+              f"Made {r['date']} by `{r['command']}` from `{r['record']}`."]
+    return "\n" + "\n".join(lines) + "\n\n"
+
+
+def dist_verdicts() -> str:
+    """The convergence table's verdicts alone, one line per configuration and link (for the README)."""
+    from kpbench.scaling.output import verdicts
+
+    records = _convergence_records()
+    if not records:
+        return "\nNo quiet measurement yet (benchmarks/dist_convergence.py).\n\n"
+    lines = []
+    for link, rec in records:
+        cfg = rec["config"]
+        where = "loopback" if link == "loopback" else f"an emulated {link} link"
+        lines.append(f"- On {where} ({cfg['budget_s']:g} s budget, target {cfg['target_rmse_px']:g} px, "
+                     f"{rec['created_utc'][:10]}):")
+        lines += [f"  - {v}." for v in verdicts(rec)]
+    return "\n" + "\n".join(lines) + "\n\n"
+
+
+def quickstart() -> str:
+    """How long the README's two commands took on a fresh clone here (benchmarks/quickstart.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("quickstart", Path(__file__).with_name("quickstart.py"))
+    timer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timer)  # the two commands live with the script that times them
+    try:
+        r = result(newest("quickstart"))
+    except FileNotFoundError:  # a fresh measurement is taken on the committed tree: the commands come first
+        return "\n```sh\n" + "".join(f"{cmd:<11}# {what}\n" for cmd, what in timer.COMMANDS) + "```\n\n"
+    lines = ["```sh"]
+    for c in r["commands"]:
+        lines.append(f"{c['command']:<11}# {c['what']} ({c['wall_s'] / 60:.1f} min here)")
+    lines += ["```", "", f"Timed {r['date']} on a fresh clone, {r['machine']}, nothing else running "
+              f"(`python benchmarks/quickstart.py`; `make test`: {r['tests']})."]
+    return "\n" + "\n".join(lines) + "\n\n"
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
-    "bench-split": bench_split, "cpu-paths": cpu_paths, "train-60s": train_60s, "recipe-study": recipe_study,
+    "study-table": study_table, "dist-verdicts": dist_verdicts, "quickstart": quickstart,
+    "bench-split": bench_split, "bench-split-short": bench_split_short, "cpu-paths": cpu_paths, "train-60s": train_60s,
+    "recipe-study": recipe_study,
     "catalog": catalog, "peers": peers, "estimate-gpus": estimate_gpus, "estimate-calibration": estimate_calibration,
     "dist-scale": dist_scale, "dist-scale-header": dist_scale_header,
     "dist-convergence": dist_convergence, "dist-convergence-header": dist_convergence_header,

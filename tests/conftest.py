@@ -32,12 +32,22 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
                                     "test files need unique names across tiers")
 
 
+def _tier(item: pytest.Item) -> str:
+    parts = Path(item.fspath).resolve().relative_to(TESTS).parts
+    return parts[0] if parts else ""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The tier is the folder: everything under tests/process and tests/integration is `slow`."""
+    """The tier is the folder: everything under tests/process and tests/integration is `slow`.
+
+    Slow tiers run first (integration, then process, then the rest; file order kept within a tier): `make test`'s
+    two xdist workers take whole files in this order (--no-loadscope-reorder), so the files of a minute start
+    early and the unit tier's many short files fill the gaps at the end instead of one long file running alone."""
     for item in items:
-        parts = Path(item.fspath).resolve().relative_to(TESTS).parts
-        if parts and parts[0] in SLOW_TIERS:
+        if _tier(item) in SLOW_TIERS:
             item.add_marker(pytest.mark.slow)
+    rank = {"integration": 0, "process": 1}
+    items.sort(key=lambda item: rank.get(_tier(item), 2))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -49,9 +49,12 @@ def test_a_study_row_costs_init_plus_training_billed_per_second_with_a_60_s_mini
 
 
 def test_training_time_is_steps_times_step_plus_evaluation():
+    from kpbench.train.config import TrainConfig
+
     d = estimate_json("--gpu", "V100", "--model", "bncnn", "--epochs", "3", "--rows", "1000")
     w, e = d["workload"], d["estimates"][0]
-    assert w["steps"] == 3 * (850 // 64) and w["val_rows"] == 150
+    assert w["batch_size"] == TrainConfig().batch_size  # the batch kpbench train would use
+    assert w["steps"] == 3 * (850 // w["batch_size"]) and w["val_rows"] == 150
     assert e["train_s"] > w["steps"] * e["step_s"]
 
 

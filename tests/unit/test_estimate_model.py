@@ -141,3 +141,44 @@ def test_constants_have_an_efficiency_for_every_architecture_through_their_defau
     for path in ("fp32", "tf32", "half"):
         assert 0 < c.efficiency(path, "Maxwell") <= 1
     assert replace(c).meta.get("points", 0) >= 30
+
+
+def _cpu(peak_flops: float = 1e11):
+    from kpbench.estimate.machine import Cpu, Host
+
+    cpu = Cpu(model="test CPU", threads=2, clock_ghz=2.5, lanes=8, fma_units=2, peak_flops=peak_flops,
+              bandwidth_gb_s=1e6, thread_bandwidth_gb_s=1e6, note="")
+    return cpu, Host(dispatch_s=0.0, module_s=0.0)
+
+
+def test_a_convolution_over_one_input_channel_runs_further_below_the_cpu_peak(c):
+    from kpbench.estimate.model import cpu_conv_efficiency, predict_cpu_step
+
+    one_channel, wide = 9, 32  # 3×3 over 1 grey channel into 32; 3×3 over 32 channels into 32
+    e = cpu_conv_efficiency(np.array([one_channel, wide]), np.array([False, False]), c)
+    assert e[0] < e[1] / 3
+    assert 0 < e[1] < c.cpu["conv_forward"]
+    cpu, host = _cpu()
+    steps = []
+    for width in (one_channel, wide):
+        a = replace(arrays(flops=1e9, kind=ops.CONV), conv_width=np.array([float(width)]), backward=np.array([False]))
+        steps.append(predict_cpu_step(a, cpu, host, c).step_s)
+    assert steps[0] > 3 * steps[1]  # the same FLOPs take far longer on the narrow layer
+
+
+def test_a_convolutions_backward_pass_runs_below_its_forward_pass_on_the_cpu(c):
+    from kpbench.estimate.model import cpu_conv_efficiency
+
+    fwd, bwd = cpu_conv_efficiency(np.array([64, 64]), np.array([False, True]), c)
+    assert bwd < fwd
+
+
+def test_the_trace_gives_each_convolution_the_narrow_side_of_its_weight_matrix():
+    from kpbench.estimate.trace import trace_step
+
+    t = trace_step("bncnn", batch_size=2)
+    widths = {o.conv_width for o in t.ops if o.kind == ops.CONV}
+    assert min(widths) == 9  # the first layer: 3×3 taps over one grey channel
+    assert all(o.conv_width == 0 for o in t.ops if o.kind != ops.CONV)
+    a = OpArrays.of(t)
+    assert a.backward.any() and (a.conv_width > 0).sum() == sum(o.kind == ops.CONV for o in t.ops)

@@ -115,3 +115,32 @@ def test_scratch_folders_of_dead_launchers_are_removed_and_ours_kept(tmp_path):
     dead.mkdir()
     ours.mkdir()
     assert clean_stale_scratch(tmp_path) == [dead] and ours.is_dir()
+
+
+def test_each_local_worker_gets_its_own_share_of_the_cores(monkeypatch):
+    from kpbench.train import world as w
+
+    pinned = {}
+    monkeypatch.setattr(w.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(w.os, "sched_setaffinity", lambda pid, cores: pinned.setdefault("cores", list(cores)))
+    assert w.pin_to_cores(w.World(rank=3, size=4, local_rank=1, local_size=2), env={}) == [2, 3] == pinned["cores"]
+
+
+def test_emulated_nodes_on_one_machine_share_its_cores_by_global_rank(monkeypatch):
+    from kpbench.train import world as w
+
+    monkeypatch.setattr(w.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(w.os, "sched_setaffinity", lambda pid, cores: None)
+    one_node_each = w.World(rank=1, size=2, local_rank=0, local_size=1)
+    assert w.pin_to_cores(one_node_each, env={}) is None  # a real node of its own keeps its cores
+    assert w.pin_to_cores(one_node_each, env={w.SHARED_MACHINE_ENV: "1"}) == [1]
+
+
+def test_workers_keep_every_core_when_they_could_not_have_one_each(monkeypatch):
+    from kpbench.train import world as w
+
+    monkeypatch.setattr(w.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(w.os, "sched_setaffinity", lambda pid, cores: pytest.fail("pinned"))
+    assert w.pin_to_cores(w.World(), env={}) is None  # one worker
+    assert w.pin_to_cores(w.World(rank=0, size=4, local_rank=0, local_size=4), env={}) is None  # more than cores
+    assert w.pin_to_cores(w.World(rank=0, size=2, local_rank=0, local_size=2), threads=2, env={}) is None

@@ -9,6 +9,11 @@ from typing import Optional
 
 import typer
 
+from kpbench.models import DEFAULT_MODEL, MODEL_NAMES
+from kpbench.train.config import DEFAULT_EPOCHS, TrainConfig
+
+_D = TrainConfig()  # the defaults shown in --help are train's own
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the kpbench app."""
@@ -20,15 +25,15 @@ def _names(text: Optional[str]) -> list[str]:
 
 
 def estimate_command(
-    model: str = typer.Option("bncnn", "--model", help="A kpbench network (bncnn, seed, convonly) or FILE.py:FUNCTION."),
+    model: str = typer.Option(DEFAULT_MODEL, "--model", help=f"A kpbench network ({', '.join(MODEL_NAMES)}) or FILE.py:FUNCTION."),
     input_shape: Optional[str] = typer.Option(None, "--input-shape", help="C,H,W of one input, for FILE.py:FUNCTION."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Images per step (default 64, or --from's)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help=f"Images per step (default {_D.batch_size}, or --from's)."),
     precision: str = typer.Option("auto", "--precision", help="auto (what kpbench train picks per GPU), fp32, bf16, fp16."),
     gpu: Optional[str] = typer.Option(None, "--gpu", help="GPUs, comma-separated: K80,M60,V100,T4,A10G,L4,A100,H100,…"),
     instances: Optional[str] = typer.Option(None, "--instances", help="Catalog instance types, comma-separated."),
     study: bool = typer.Option(False, "--study", help="The original study's five instances, today's replacements, "
                                                       "and this machine."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs of the workload (default 30)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help=f"Epochs of the workload (default {DEFAULT_EPOCHS})."),
     rows: Optional[int] = typer.Option(None, "--rows", help="Rows of the data set (default Kaggle's 7049)."),
     from_path: Optional[Path] = typer.Option(None, "--from", help="A run directory or bench Record: its steps."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Instance catalog CSV (default: the shipped one)."),

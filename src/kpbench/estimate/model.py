@@ -28,12 +28,16 @@ import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kpbench.estimate import ops as ops_mod
 from kpbench.estimate.gpus import Gpu
 from kpbench.estimate.trace import Trace
+
+if TYPE_CHECKING:
+    from kpbench.estimate.machine import Cpu, Host
 
 CONSTANTS_JSON = Path(__file__).with_name("constants.json")
 BOUNDS = ("launch", "memory", "compute", "host")
@@ -89,6 +93,8 @@ class OpArrays:
     conv_class: np.ndarray  # ops.conv_class per operator ("" for all but convolutions)
     precision: np.ndarray  # "fp32" | "bf16" | "fp16" per operator
     module_calls: int
+    conv_width: np.ndarray | None = None  # ops.conv_width per operator (0 for all but convolutions); None: all wide
+    backward: np.ndarray | None = None  # True for operators of the backward phase; None: none
 
     @classmethod
     def of(cls, trace: Trace) -> OpArrays:
@@ -98,7 +104,8 @@ class OpArrays:
                    kind=np.array([ops_mod.KINDS.index(x.kind) for x in o], int),
                    conv_class=np.array([x.conv_class for x in o]),
                    precision=np.array([_PRECISION_OF_DTYPE.get(x.dtype, "fp32") for x in o]),
-                   module_calls=trace.module_calls)
+                   module_calls=trace.module_calls, conv_width=np.array([x.conv_width for x in o], float),
+                   backward=np.array([x.phase == "backward" for x in o], bool))
 
 
 @dataclass
@@ -205,17 +212,38 @@ def band(c: Constants, calibrated: bool) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def predict_cpu_step(arrays: OpArrays, cpu, host, c: Constants) -> StepPrediction:
+def cpu_conv_efficiency(width: np.ndarray, backward: np.ndarray, c: Constants) -> np.ndarray:
+    """Share of this CPU's peak a convolution reaches, from the narrow side of its weight matrix (ops.conv_width).
+
+    oneDNN's convolutions run as register-tiled vector FMAs over the weight matrix's two sides (output channels;
+    input channels × kernel taps). When the narrower side is shorter than a few vectors of fp32 lanes (a first layer
+    over one grey channel has 9 taps), both the lanes in use and the FMAs per load in the register tile shrink
+    with it, so the rate falls about with the square of the width: e = e_pass / (1 + (width_half / width)²).
+    The backward pass (input and weight gradients, the latter a reduction over batch × pixels) reaches a lower
+    e_pass than the forward one. A width of 0 (no shape known) counts as wide.
+    """
+    k = c.cpu
+    w = np.where(width > 0, width, np.inf)
+    e_pass = np.where(backward, k["conv_backward"], k["conv_forward"])
+    return e_pass / (1.0 + (k["conv_width_half"] / w) ** 2)
+
+
+def predict_cpu_step(arrays: OpArrays, cpu: Cpu, host: Host, c: Constants) -> StepPrediction:
     """One step on this machine's CPU: operators run one after another, each max(compute, memory) + dispatch.
 
-    ``cpu`` and ``host`` are machine.Cpu and machine.Host. Element-wise operators smaller than torch's parallel
-    grain run on one thread (its one-thread bandwidth); the efficiencies are constants.json's ``cpu`` section.
+    Element-wise operators smaller than torch's parallel
+    grain run on one thread (its one-thread bandwidth); convolutions reach a share of the peak that depends on
+    their shape (cpu_conv_efficiency); the efficiencies are constants.json's ``cpu`` section.
     """
     from kpbench.estimate.machine import PARALLEL_GRAIN
 
     k = c.cpu
+    n = len(arrays.flops)
     conv, gemm = ops_mod.KINDS.index(ops_mod.CONV), ops_mod.KINDS.index(ops_mod.GEMM)
-    eff = np.where(arrays.kind == conv, k["conv"], np.where(arrays.kind == gemm, k["gemm"], k["elementwise"]))
+    width = arrays.conv_width if arrays.conv_width is not None else np.zeros(n)
+    backward = arrays.backward if arrays.backward is not None else np.zeros(n, bool)
+    eff = np.where(arrays.kind == conv, cpu_conv_efficiency(width, backward, c),
+                   np.where(arrays.kind == gemm, k["gemm"], k["elementwise"]))
     compute = arrays.flops / (cpu.peak_flops * eff)
     bandwidth = np.where(arrays.parallel < PARALLEL_GRAIN, cpu.thread_bandwidth_gb_s, cpu.bandwidth_gb_s)
     memory = arrays.bytes / (bandwidth * 1e9 * k["memory"])

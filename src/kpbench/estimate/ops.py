@@ -177,6 +177,25 @@ def conv_class(func: Any, args: tuple) -> str:
     return "other"
 
 
+def conv_width(func: Any, args: tuple) -> int:
+    """The narrow side of a convolution's weight matrix: min(output channels, input channels per group × kernel
+    taps); 0 for an operator that is not a convolution.
+
+    Lowered to matrix products, each of a convolution's three passes (forward, gradient of the input, gradient
+    of the weight) has the weight matrix's two sides among its dimensions, so a narrow side (a first layer over
+    one grey channel: 9 taps) starves a CPU's vector lanes and register tile in every pass."""
+    name = base_name(func)
+    if name == "convolution":
+        weight = args[1]
+    elif name == "convolution_backward":
+        weight = args[2]
+    else:
+        return 0
+    if weight.dim() < 3:
+        return 0
+    return int(min(weight.shape[0], math.prod(weight.shape[1:])))
+
+
 def compute_dtype(args: tuple, out: Any) -> str:
     """The floating dtype the operator computes in: its first floating input (else output)."""
     for t in [*tensors(args), *tensors(out)]:

@@ -15,6 +15,7 @@ from kpbench.estimate import workload as workload_mod
 from kpbench.estimate.gpus import Gpu, gpu, load_gpus
 from kpbench.estimate.model import OpArrays
 from kpbench.estimate.trace import PRECISIONS, Trace
+from kpbench.train.config import DEFAULT_EPOCHS
 
 REQUEST_PRECISIONS = ("auto", *PRECISIONS)
 
@@ -23,9 +24,9 @@ REQUEST_PRECISIONS = ("auto", *PRECISIONS)
 class EstimateRequest:
     """The options of `kpbench estimate`, as plain data."""
 
-    model: str = "bncnn"
+    model: str = workload_mod.TRAIN.model
     input_shape: tuple[int, ...] | None = None
-    batch_size: int | None = None  # None: 64, or the batch of the run --from names
+    batch_size: int | None = None  # None: train's default, or the batch of the run --from names
     precision: str = "auto"
     gpus: list[str] = field(default_factory=list)
     instances: list[str] = field(default_factory=list)
@@ -76,8 +77,7 @@ def run_estimate(req: EstimateRequest, *, measured: list[dict] | None = None) ->
     targets, skipped = _targets(req, catalog)
     c = model.load_constants()
     record = work.record or next(iter(measured or []), None)
-    imports = (record or {}).get("phases", {}).get("imports_s", {}).get("median")
-    startup = imports if imports is not None else machine.startup_s()  # a Record measured this machine already
+    startup = _startup_of(record) or machine.startup_s()  # a Record measured this machine already
     host = machine.host()
     traces = _Traces(net, work)
     estimates = [_gpu_estimate(inst, g, req.precision, traces, work, c, host, startup) for inst, g in targets]
@@ -89,9 +89,17 @@ def run_estimate(req: EstimateRequest, *, measured: list[dict] | None = None) ->
                           host=host, constants=c)
 
 
+def _startup_of(record: dict | None) -> float | None:
+    """A Record's process start and imports, median seconds: interpreter start and imports (a v1 Record
+    has imports alone, which then began at the spawn)."""
+    phases = (record or {}).get("phases", {})
+    parts = [phases[name]["median"] for name in ("interpreter_s", "imports_s") if name in phases]
+    return sum(parts) if parts else None
+
+
 def _workload(req: EstimateRequest) -> workload_mod.Workload:
     if req.from_path is None:
-        return workload_mod.from_epochs(req.epochs or 30, req.rows, req.batch_size or 64)  # 30: train's default
+        return workload_mod.from_epochs(req.epochs or DEFAULT_EPOCHS, req.rows, req.batch_size or workload_mod.TRAIN.batch_size)
     work = workload_mod.from_path(req.from_path)
     if req.batch_size is not None and req.batch_size != work.batch_size:
         raise KpbenchError(f"{req.from_path}: ran batch {work.batch_size}; --batch-size {req.batch_size} would "

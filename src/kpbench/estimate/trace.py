@@ -47,6 +47,7 @@ class Op:
     kernels: int  # CUDA kernels it launches
     parallel: int  # independent output elements (how much of a GPU it can fill)
     conv_class: str = ""  # a convolution's shape class (ops.conv_class): which cuDNN algorithms apply
+    conv_width: int = 0  # a convolution's narrow weight side (ops.conv_width): how well it fills a CPU's vectors
 
     @property
     def bytes(self) -> int:
@@ -139,7 +140,8 @@ def _op(func: Any, args: tuple, kwargs: dict, out: Any, phase: str) -> Op:
     read, written = ops_mod.traffic(func, args, kwargs, out)
     return Op(name=ops_mod.base_name(func), kind=kind, phase=phase, dtype=ops_mod.compute_dtype(args, out), flops=flops,
               bytes_read=read, bytes_written=written, kernels=ops_mod.kernels(func, args, kwargs),
-              parallel=ops_mod.parallel_elements(func, args, out), conv_class=ops_mod.conv_class(func, args))
+              parallel=ops_mod.parallel_elements(func, args, out), conv_class=ops_mod.conv_class(func, args),
+              conv_width=ops_mod.conv_width(func, args))
 
 
 def trace_step(network: str | Callable[[], nn.Module], *, batch_size: int = 64, precision: str = "fp32",

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from kpbench.errors import KpbenchError
 from kpbench.inputs import read_text
+from kpbench.train.config import TrainConfig
 
 KAGGLE_ROWS = 7049  # rows of Kaggle's Facial Keypoints training.csv: the study's data set
-VAL_FRAC = 0.15  # kpbench train's default validation share (TrainConfig.val_frac)
-EVAL_BATCH = 512  # kpbench train's evaluation batch (TrainConfig.eval_batch_size)
+TRAIN = TrainConfig()  # the workload a run would train by default: kpbench train's own defaults
+VAL_FRAC = TRAIN.val_frac
+EVAL_BATCH = TRAIN.eval_batch_size
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 from kpbench.errors import KpbenchError, RunFailed
 from kpbench.train.launch import Launch, Outcome, torchrun_command, worker_env
 from kpbench.train.supervise import Node, Watch, pid_alive, supervise
+from kpbench.train.world import SHARED_MACHINE_ENV
 
 PREFIX = "kpbd-"  # namespace names: kpbd-<creator pid>-<run>-<index>
 IFNAME = "kpb0"  # a host's interface (each namespace has its own, so one name does)
@@ -170,7 +171,8 @@ def hosts(n: int, rate_bit_per_s: float | None) -> Iterator[list[Host]]:
 
 def node_launch(host_list: list[Host], rank: int, run_id: str, base: Launch) -> Launch:
     """Node ``rank``'s torchrun launch: c10d rendezvous on host 0, gloo bound to the shaped link."""
-    env = {**base.env, "GLOO_SOCKET_IFNAME": IFNAME, "TP_SOCKET_IFNAME": IFNAME, "NCCL_SOCKET_IFNAME": IFNAME}
+    env = {**base.env, "GLOO_SOCKET_IFNAME": IFNAME, "TP_SOCKET_IFNAME": IFNAME, "NCCL_SOCKET_IFNAME": IFNAME,
+           SHARED_MACHINE_ENV: "1"}  # every emulated host's workers share this machine's cores
     return Launch(nproc_per_node=1, nnodes=len(host_list), node_rank=rank,
                   rdzv_endpoint=f"{host_list[0].addr}:{RDZV_PORT}", local_addr=host_list[rank].addr,
                   is_host=rank == 0, max_restarts=0, rdzv_timeout_s=base.rdzv_timeout_s, run_id=run_id, env=env)

@@ -33,8 +33,9 @@ MIN_TIMED_STEPS = 3  # a budget smaller than this many steps still times them
 def _setup(job: dict) -> tuple[str, int, int]:
     from kpbench.train import world as w
 
-    torch.set_num_threads(int(job["threads"]))
     here = w.from_env()
+    w.pin_to_cores(here, int(job["threads"]))  # before torch starts its threads: they inherit the worker's cores
+    torch.set_num_threads(int(job["threads"]))
     device = w.device_of(here, "cuda" if job.get("device") == "cuda" else "cpu")
     w.join(here, device, single=True)  # a world of one too: its steps are timed through DDP like the others'
     return device, dist.get_rank(), dist.get_world_size()

@@ -212,6 +212,8 @@ def _setup(faces: FaceSet, cfg: TrainConfig, world: World, device: str, out_dir:
         raise KpbenchError(f"{len(tr)} training rows cannot be shared among {world.size} workers")
     t0 = time.perf_counter()
     speed = _speed_path(cfg, world, device, planned_steps=(cfg.planned_epochs or 0) * (len(tr) // global_batch) or None)
+    if world.distributed and device == "cpu":
+        world_mod.pin_to_cores(world, speed.threads)
     if speed.threads:
         torch.set_num_threads(speed.threads)
     t1 = time.perf_counter()

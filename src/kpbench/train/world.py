@@ -147,6 +147,29 @@ def leave(joined: bool) -> None:
         dist.destroy_process_group()
 
 
+SHARED_MACHINE_ENV = "KPBENCH_ONE_MACHINE"  # set where several torchrun nodes are emulated on one machine (netns)
+
+
+def pin_to_cores(world: World, threads: int | None = None, env: dict[str, str] | None = None) -> list[int] | None:
+    """Gives this worker its own share of the cores when the workers on this machine can each have one.
+
+    Without it the scheduler moves single-threaded workers between the same few cores, and a step
+    then times the migration as well as the work. The workers sharing this machine are its local
+    ranks, or every rank where several nodes are emulated on it (``$KPBENCH_ONE_MACHINE``). The cores
+    it now runs on; None when it keeps them all (one worker, more workers than cores, or more ``threads``
+    per worker than its share).
+    """
+    env = os.environ if env is None else env
+    slot, slots = (world.rank, world.size) if env.get(SHARED_MACHINE_ENV) else (world.local_rank, world.local_size)
+    cores = sorted(os.sched_getaffinity(0))
+    if slots <= 1 or slots > len(cores) or (threads or 1) > len(cores) // slots:
+        return None
+    share = len(cores) // slots
+    mine = cores[slot * share:(slot + 1) * share]
+    os.sched_setaffinity(0, mine)
+    return mine
+
+
 def threads_per_worker(world: World) -> int | None:
     """The CPU cores divided among this machine's workers; None for a world of one (torch's default)."""
     if world.local_size <= 1:
