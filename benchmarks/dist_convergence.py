@@ -1,9 +1,30 @@
 """The convergence table: what more workers, larger global batches and gradient compression do to accuracy.
 
-Not yet measured (2026-12-04: written and checked end to end with a shrunk run, synthetic faces
-and a 3 s budget, on the loaded 2-core development VM, whose figures mean nothing).
+Last measured 2026-12-07 on the quiet 2-vCPU AMD EPYC VM (AVX2 only; nothing else running), faces15,
+bncnn, 60 s budget, target 2.0 px, about 40 minutes for both links. Its verdicts:
 <!-- generated: dist-convergence-header (`make docs`; do not edit by hand) -->
-No quiet measurement yet: run the command below on a quiet machine.
+loopback, 2026-12-07, AMD EPYC:
+  2 workers lr none reached 2 px 1.08 ± 0.11× later than 1 worker
+  2 workers lr linear reached 2 px 1.05 ± 0.10× later than 1 worker
+  2 workers lr sqrt reached 2 px 1.03 ± 0.10× later than 1 worker
+  fp16 compression against 1 worker: no verdict, fp16 compression did not reach 2 px in every run
+  bf16 compression reached 2 px 1.10 ± 0.11× later than 1 worker
+  PowerSGD rank 1 against 1 worker: no verdict, PowerSGD rank 1 did not reach 2 px in every run
+  PowerSGD rank 4 against 1 worker: no verdict, PowerSGD rank 4 did not reach 2 px in every run
+  4x per-worker batch (256) against 1 worker: no verdict, 4x per-worker batch (256) did not reach 2 px in every run
+  convonly against 1 worker: no verdict, convonly did not reach 2 px in every run
+  bncnn SyncBatchNorm against 1 worker: no verdict, bncnn SyncBatchNorm did not reach 2 px in every run
+1gbit, 2026-12-07, AMD EPYC:
+  2 workers lr none against 1 worker: no verdict, 2 workers lr none did not reach 2 px in every run
+  2 workers lr linear reached 2 px 1.02 ± 0.14× later than 1 worker
+  2 workers lr sqrt reached 2 px 1.02 ± 0.15× later than 1 worker
+  fp16 compression reached 2 px 1.01 ± 0.14× later than 1 worker
+  bf16 compression reached 2 px 1.04 ± 0.15× sooner than 1 worker
+  PowerSGD rank 1 against 1 worker: no verdict, PowerSGD rank 1 did not reach 2 px in every run
+  PowerSGD rank 4 against 1 worker: no verdict, PowerSGD rank 4 did not reach 2 px in every run
+  4x per-worker batch (256) against 1 worker: no verdict, 4x per-worker batch (256) did not reach 2 px in every run
+  convonly against 1 worker: no verdict, convonly did not reach 2 px in every run
+  bncnn SyncBatchNorm against 1 worker: no verdict, bncnn SyncBatchNorm did not reach 2 px in every run
 <!-- end generated: dist-convergence-header -->
 
 At a fixed time budget and to a fixed target validation RMSE, on real faces: 1 worker at batch

@@ -21,6 +21,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -249,6 +250,22 @@ def peers() -> str:
     return "\n".join(lines) + "\n"
 
 
+def peers_header() -> str:
+    """benchmarks/peers.py's header: the last result, the machine, the date, the verdicts."""
+    name = newest("cpu-peers")
+    r = result(name)
+    medians = "   ".join(f"{k} {f['median']:.0f}" for k, f in r["figures"].items())
+    out = [f"Last measured {r['date']} on {r['machine']}, {r['args']['epochs']} epochs, batch {r['args']['batch_size']}, "
+           f"{r['args']['repeats']} repeats, {r['elapsed_s']:.0f} s in all (`{name}.json`). images/s, medians:",
+           *textwrap.wrap(medians, 110, initial_indent="  ", subsequent_indent="  ")]
+    for v in r["ratios"]:
+        if v.get("target") is not None:
+            out.append(f"  {v['verdict']} {v['a']} vs {v['b']}: {v['ratio']:.2f} ± {v['ratio_stdev']:.2f}x (target {v['target']}x)")
+        elif "mfu" in v:
+            out.append(f"  {v['verdict']} {v['a']}: {100 * v['mfu']:.1f} % of the CPU's dense peak (target {100 * v['mfu_target']:.0f} %)")
+    return "\n".join(out) + "\n"
+
+
 def bench_split() -> str:
     """The seed network's bench on faces15, warm against cold: the split of the wall clock (bench_split.py)."""
     summary_name = newest("bench-split")
@@ -432,7 +449,8 @@ def quickstart() -> str:
     for c in r["commands"]:
         lines.append(f"{c['command']:<11}# {c['what']} ({c['wall_s'] / 60:.1f} min here)")
     lines += ["```", "", f"Timed {r['date']} on a fresh clone, {r['machine']}, nothing else running "
-              f"(`python benchmarks/quickstart.py`; `make test`: {r['tests']})."]
+              f"(`python benchmarks/quickstart.py`; `make test`: {r['tests']}; the unit tier alone, `make test-quick`: "
+              f"{r['unit_tier_s']:.0f} s)."]
     return "\n" + "\n".join(lines) + "\n\n"
 
 
@@ -440,7 +458,8 @@ RENDERERS: dict[str, Callable[[], str]] = {
     "study-table": study_table, "dist-verdicts": dist_verdicts, "quickstart": quickstart,
     "bench-split": bench_split, "bench-split-short": bench_split_short, "cpu-paths": cpu_paths, "train-60s": train_60s,
     "recipe-study": recipe_study,
-    "catalog": catalog, "peers": peers, "estimate-gpus": estimate_gpus, "estimate-calibration": estimate_calibration,
+    "catalog": catalog, "peers": peers, "peers-header": peers_header, "estimate-gpus": estimate_gpus,
+    "estimate-calibration": estimate_calibration,
     "dist-scale": dist_scale, "dist-scale-header": dist_scale_header,
     "dist-convergence": dist_convergence, "dist-convergence-header": dist_convergence_header,
 }

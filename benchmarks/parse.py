@@ -17,7 +17,7 @@ of training.csv's rows repeated), each load in a fresh process:
   kpbench first load    516 MB = 1.12 x the 461 MB of uint8 images
   kpbench cached load   467 MB = 1.01 x
 (The previous parser, which read the whole file into memory, measured the same way on 10,000
-rows: 5.0 x on a first load and on a cached load found by content; issue 12 saw 4.1 GB at 50,000.)
+rows: 5.0 x on a first load and on a cached load found by content; a hostile-input probe saw 4.1 GB at 50,000.)
 Command: python benchmarks/parse.py --repeats 3 --memory-rows 50000
 
 Memory: VmHWM (peak resident set) of a fresh process less its VmRSS just before load_faces,

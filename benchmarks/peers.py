@@ -1,17 +1,18 @@
 """kpbench against the two usual ways of training the seed network, side by side, with the CPU's MFU.
 
-Last measured 2026-11-24 on the 2-core development VM, quiet (the machine's other users idle):
-Intel Xeon with AVX512-BF16 but no AMX, torch 2.13.0+cpu, TensorFlow 2.21.0 (tensorflow-cpu),
-faces15's 947 complete rows, batch 32, 3 epochs, 3 repeats, 334 s in all. images/s, mean ± σ (median):
-  kpbench-default 282 ± 20 (289)   kpbench-fp32 280 ± 38 (260)   kpbench-bf16 282 ± 22 (273)
-  dataloader-fp32 122 ± 10 (124)   keras-fp32  219 ± 68 (244)    keras-bf16  186 ± 2 (185)
-  FAIL kpbench-default vs keras-fp32  1.29 ± 0.41x (target 1.5x; by medians 1.19x)
-That was before the speed path (kpbench.train.speed): the default was fp32 everywhere. Since then
-the default is measured per machine; on the 2-core AMD EPYC (Zen 4, AVX512-BF16, no AMX) bf16
-autocast with channels-last trained the seed network about 2x faster than fp32 in interleaved
-single-thread measurements on a loaded machine. Not yet re-measured quiet: run the command below.
+<!-- generated: peers-header (`make docs`; do not edit by hand) -->
+Last measured 2026-12-04 on AMD EPYC, 3 epochs, batch 32, 3 repeats, 308 s in all (`2026-12-04-cpu-peers.json`). images/s, medians:
+  kpbench-default 494   kpbench-fp32 270   kpbench-bf16 534   kpbench-bncnn 1250   kpbench-heatmap 900
+  dataloader-fp32 141   keras-fp32 229   keras-bf16 413
+  PASS kpbench-default vs keras-fp32: 2.20 ± 0.51x (target 1.5x)
+  PASS kpbench-bf16 vs keras-bf16: 1.22 ± 0.15x (target 1.0x)
+  PASS kpbench-fp32 vs keras-fp32: 1.17 ± 0.26x (target 0.8x)
+  FAIL kpbench-bncnn: 43.4 % of the CPU's dense peak (target 60 %)
+<!-- end generated: peers-header -->
+docs/bench.md's table is generated from benchmarks/results/2026-12-04-cpu-peers.json. The earlier run
+(2026-11-24, a Xeon VM, before the speed path, fp32 everywhere) gave 1.29 ± 0.41x against Keras fp32.
 
-Targets (issue 18): kpbench's defaults (seed, batch 32) >= 1.5x Keras model.fit fp32 images/s at an
+Targets: kpbench's defaults (seed, batch 32) >= 1.5x Keras model.fit fp32 images/s at an
 accuracy no worse than fp32's; bncnn (at the default batch size) >= 60 % of the CPU's dense peak
 for the precision it runs. The peak is computed from the CPU's vector units and clock and stated as an
 assumption (kpbench.bench.flops.cpu_peak_flops).
@@ -57,7 +58,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 FACES15 = REPO.parent / "shared" / "datasets" / "faces15"
 
-# (A, B, target): "A is r ± σ x faster than B" must reach the target (issue 4).
+# (A, B, target): "A is r ± σ x faster than B" must reach the target.
 REQUIREMENTS = (
     ("kpbench-default", "keras-fp32", 1.5),
     ("kpbench-bf16", "keras-bf16", 1.0),

@@ -1,7 +1,8 @@
 """How long the README's two quick-start commands take on a fresh clone of this repository.
 
 Clones the committed tree (HEAD) beside this checkout (so that ../shared is found as the tests expect),
-then times `make demo` and `make test` there, one after the other, and writes
+then times `make demo` and `make test` there, one after the other (and the unit tier alone,
+`make test-quick`), and writes
 benchmarks/results/DATE-quickstart.json (the README's quick-start block is generated from it).
 Run it with nothing else on the machine. `make` installs kpbench in editable mode from the clone; this
 script installs this checkout again afterwards, so the Python environment points back here.
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             if cmd == "make test":
                 m = re.search(r"(\d+ passed[^\n]*) in ", output)
                 tests = m.group(1) if m else "?"
+        unit_s, _ = timed("make test-quick", clone)  # the unit tier alone: the editing loop's cost
+        print(f"make test-quick: {unit_s:.0f} s")
     finally:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", "constraints.txt", "-e", ".[test,cloud]"],
                        cwd=ROOT, capture_output=True)
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(clone, ignore_errors=True)
     cores = len(__import__("os").sched_getaffinity(0))
     out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_model()}, {cores} cores", "commands": commands,
-           "tests": tests, "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+           "tests": tests, "unit_tier_s": round(unit_s, 1), "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                                     capture_output=True, text=True).stdout.strip()}
     path = RESULTS / f"{out['date']}-quickstart.json"
     sys.path.insert(0, str(ROOT / "src"))
