@@ -21,9 +21,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
-# The quick loop while editing: the unit tier (in process, no subprocesses; about a minute).
+# The quick loop while editing: the unit tier (in process, no subprocesses), on both cores (about a minute).
 test-quick: $(STAMP)
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest -n 2 tests/unit
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

@@ -418,19 +418,33 @@ def study_table() -> str:
 
 
 def dist_verdicts() -> str:
-    """The convergence table's verdicts alone, one line per configuration and link (for the README)."""
-    from kpbench.scaling.output import verdicts
+    """The convergence table in one row per link, for the README: 1 worker against the soonest N-worker
+    configuration, and which configurations missed the target within the budget."""
+    from kpbench.scaling.output import sooner_ratio
 
     records = _convergence_records()
     if not records:
         return "\nNo quiet measurement yet (benchmarks/dist_convergence.py).\n\n"
-    lines = []
+    lines = ["| link | 1 worker to the target | soonest with more workers | against 1 worker | missed the target in some run |",
+             "|---|---:|---|---|---|"]
     for link, rec in records:
-        cfg = rec["config"]
-        where = "loopback" if link == "loopback" else f"an emulated {link} link"
-        lines.append(f"- On {where} ({cfg['budget_s']:g} s budget, target {cfg['target_rmse_px']:g} px, "
-                     f"{rec['created_utc'][:10]}):")
-        lines += [f"  - {v}." for v in verdicts(rec)]
+        base = next(r for r in rec["rows"] if r["nproc"] == 1)
+        many = [r for r in rec["rows"] if r["nproc"] > 1 and r["time_to_target_s"] is not None]
+        best = min(many, key=lambda r: r["time_to_target_s"]) if many else None
+        verdict = "—"
+        if best is not None and (ratio := sooner_ratio(base, best)) is not None:
+            k = ratio[0] if ratio[0] >= 1 else 1 / ratio[0]
+            verdict = f"{k:.2f} ± {ratio[1] * k / ratio[0]:.2f}× {'sooner' if ratio[0] >= 1 else 'later'}"
+        missed = ", ".join(r["variant"] for r in rec["rows"] if r["target_reached"] < r["repeats"])
+        best_cell = "none reached it" if best is None else \
+            f"{best['variant']}: {_ms(best['spread'].get('time_to_target_s'))} s (n = {best['repeats']})"
+        lines.append(f"| {'loopback' if link == 'loopback' else 'tbf ' + link} | "
+                     f"{_ms(base['spread'].get('time_to_target_s'))} s (n = {base['repeats']}) | {best_cell} | {verdict} | "
+                     f"{missed or 'none'} |")
+    cfg = records[0][1]["config"]
+    lines += ["", f"{cfg['model']} on faces15, {cfg['budget_s']:g} s budget, target {cfg['target_rmse_px']:g} px validation "
+              f"RMSE, 2 workers on this 2-core VM, measured {records[0][1]['created_utc'][:10]} with nothing else running "
+              "(`benchmarks/dist_convergence.py`; every configuration in [docs/distributed.md](docs/distributed.md))."]
     return "\n" + "\n".join(lines) + "\n\n"
 
 
