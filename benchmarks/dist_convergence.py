@@ -1,7 +1,7 @@
 """The convergence table: what more workers, larger global batches and gradient compression do to accuracy.
 
 Last measured 2026-12-07 on the quiet 2-vCPU AMD EPYC VM (AVX2 only; nothing else running), faces15,
-bncnn, 60 s budget, target 2.0 px, about 40 minutes for both links. Its verdicts:
+bncnn, 60 s budget, target 2.0 px, 35 minutes for both links. Its verdicts:
 <!-- generated: dist-convergence-header (`make docs`; do not edit by hand) -->
 loopback, 2026-12-07, AMD EPYC:
   2 workers lr none reached 2 px 1.08 ± 0.11× later than 1 worker

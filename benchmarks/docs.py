@@ -266,11 +266,16 @@ def peers_header() -> str:
     return "\n".join(out) + "\n"
 
 
+def _bench_split_results() -> tuple[dict, str, dict[str, dict]]:
+    """(bench_split.py's summary, its date, the warm and cold Records of that date)."""
+    name = newest("bench-split")
+    date = name[:10]
+    return result(name), date, {start: result(f"{date}-seed-faces15-bench-{start}") for start in ("warm", "cold")}
+
+
 def bench_split() -> str:
     """The seed network's bench on faces15, warm against cold: the split of the wall clock (bench_split.py)."""
-    summary_name = newest("bench-split")
-    summary, date = result(summary_name), summary_name[:10]
-    records = {start: result(f"{date}-seed-faces15-bench-{start}") for start in ("warm", "cold")}
+    summary, date, records = _bench_split_results()
     lines = ["| phase | warm, median s | share | cold, median s | share |", "|---|---:|---:|---:|---:|"]
     for name in records["warm"]["phases"]:
         cells = []
@@ -310,9 +315,7 @@ _SPLIT_GROUPS = {"start and imports": ("interpreter_s", "imports_s"),
 
 def bench_split_short() -> str:
     """The README's view of bench_split(): the phases in groups, warm and cold side by side."""
-    summary_name = newest("bench-split")
-    date = summary_name[:10]
-    records = {start: result(f"{date}-seed-faces15-bench-{start}") for start in ("warm", "cold")}
+    _, date, records = _bench_split_results()
     head = " | ".join(_SPLIT_GROUPS)
     lines = [f"| start | {head} | **wall clock** | init_s |", "|---" + "|---:" * (len(_SPLIT_GROUPS) + 2) + "|"]
     for start, rec in records.items():
