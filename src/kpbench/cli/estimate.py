@@ -9,10 +9,9 @@ from typing import Optional
 
 import typer
 
-from kpbench.models import DEFAULT_MODEL, MODEL_NAMES
-from kpbench.train.config import DEFAULT_EPOCHS, TrainConfig
-
-_D = TrainConfig()  # the defaults shown in --help are train's own
+from kpbench.estimate.workload import TRAIN  # the workload's defaults are train's own; --help shows them
+from kpbench.models import MODEL_NAMES
+from kpbench.train.config import DEFAULT_EPOCHS
 
 
 def register(app: typer.Typer) -> None:
@@ -25,9 +24,9 @@ def _names(text: Optional[str]) -> list[str]:
 
 
 def estimate_command(
-    model: str = typer.Option(DEFAULT_MODEL, "--model", help=f"A kpbench network ({', '.join(MODEL_NAMES)}) or FILE.py:FUNCTION."),
+    model: str = typer.Option(TRAIN.model, "--model", help=f"A kpbench network ({', '.join(MODEL_NAMES)}) or FILE.py:FUNCTION."),
     input_shape: Optional[str] = typer.Option(None, "--input-shape", help="C,H,W of one input, for FILE.py:FUNCTION."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help=f"Images per step (default {_D.batch_size}, or --from's)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help=f"Images per step (default {TRAIN.batch_size}, or --from's)."),
     precision: str = typer.Option("auto", "--precision", help="auto (what kpbench train picks per GPU), fp32, bf16, fp16."),
     gpu: Optional[str] = typer.Option(None, "--gpu", help="GPUs, comma-separated: K80,M60,V100,T4,A10G,L4,A100,H100,…"),
     instances: Optional[str] = typer.Option(None, "--instances", help="Catalog instance types, comma-separated."),

@@ -34,9 +34,10 @@ def _setup(job: dict) -> tuple[str, int, int]:
     from kpbench.train import world as w
 
     here = w.from_env()
-    w.pin_to_cores(here, int(job["threads"]))  # before torch starts its threads: they inherit the worker's cores
-    torch.set_num_threads(int(job["threads"]))
     device = w.device_of(here, "cuda" if job.get("device") == "cuda" else "cpu")
+    if device == "cpu":  # as train does: CPU workers get a core each, before torch starts its threads on them
+        w.pin_to_cores(here, int(job["threads"]))
+    torch.set_num_threads(int(job["threads"]))
     w.join(here, device, single=True)  # a world of one too: its steps are timed through DDP like the others'
     return device, dist.get_rank(), dist.get_world_size()
 
